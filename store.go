@@ -1,0 +1,179 @@
+// Package sessionstore keeps HTTP sessions on the server, in the database an
+// application already runs.
+//
+// The library has two layers. A [Store] keeps opaque bytes under an id until an
+// absolute expiry; the backend packages (memory, postgres, redis, mongo,
+// memcache) implement it, each over the driver client the user configured, and
+// the storetest package proves any implementation against this contract. A
+// [SessionInterface] turns a request into a session and a session back into a
+// stored record and a cookie, in the manner of Flask's open_session and
+// save_session; the Manager implements it over any Store.
+//
+// Beyond the three methods every Store has, a Store may offer optional
+// capabilities, discovered by type assertion in the way database/sql/driver
+// offers Pinger or SessionResetter: [Toucher], [Swapper], [Iterator] and
+// [io.Closer]. Callers degrade gracefully when a capability is missing.
+package sessionstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// MaxIDLength is the longest id, in bytes, that every Store must accept.
+const MaxIDLength = 256
+
+// Sentinel errors. Stores and the Manager wrap them with the name of the store
+// and the operation that failed, so callers test them with [errors.Is].
+var (
+	// ErrTooLarge is wrapped by Save and CompareAndSwap when the data is larger
+	// than the store's documented maximum. The value stored before stays intact.
+	ErrTooLarge = errors.New("sessionstore: data too large")
+
+	// ErrInvalidID is wrapped by every Store method given an empty id or one
+	// longer than MaxIDLength bytes. Nothing is read or written.
+	ErrInvalidID = errors.New("sessionstore: invalid session id")
+
+	// ErrClosed is wrapped by calls made on a Store after Close, when the
+	// store cannot serve them any more (a store whose Close only stops
+	// background work keeps serving and never returns it).
+	ErrClosed = errors.New("sessionstore: store closed")
+)
+
+// Record is what a Store holds under one id.
+type Record struct {
+	// Data is opaque: any byte value, including empty, round-trips.
+	Data []byte
+
+	// Expiry is the absolute time at which the record is gone. Load reports
+	// the expiry of the last Save, CompareAndSwap or Touch; a store that cannot
+	// read back an expiry moved by Touch (memcached) reports the last saved one
+	// and documents it.
+	Expiry time.Time
+
+	// Version identifies this exact write of the record. It is non-zero on
+	// every record loaded from a store that implements Swapper, changes with
+	// every Save and successful CompareAndSwap, and is zero otherwise.
+	Version uint64
+}
+
+// Store keeps session records. Implementations must keep every sentence below;
+// storetest.Run turns each into a test.
+//
+// Ids are opaque strings of 1 to MaxIDLength bytes, any bytes: no id can inject
+// into a query or break a key format, and two different ids never share a
+// record. Two stores configured apart (a different prefix, table or collection)
+// on one server never see each other's records. Every method is safe for
+// concurrent use. A cancelled or expired context makes any call return promptly
+// with an error that wraps ctx.Err(). When the database is unreachable, calls
+// fail with a descriptive error, bounded by the context; never a panic, never a
+// false "found".
+type Store interface {
+	// Load returns the record stored under id. A missing, deleted or expired
+	// id reports found == false with a nil error. Load never returns a record
+	// past its expiry, even when the database's own expiry (a TTL monitor, a
+	// cleanup job) has not run yet. The returned Data is the caller's: the
+	// store does not keep or reuse it.
+	Load(ctx context.Context, id string) (rec Record, found bool, err error)
+
+	// Save inserts or overwrites the data and expiry of id in one step.
+	// An expiry at or before now leaves id gone afterwards. The store does not
+	// keep data: the caller may reuse the slice once Save returns. Data larger
+	// than the store's documented maximum (at least 512 KiB) fails with an
+	// error wrapping ErrTooLarge and the previous record stays intact.
+	Save(ctx context.Context, id string, data []byte, expiry time.Time) error
+
+	// Delete removes id. Deleting a missing id is not an error.
+	Delete(ctx context.Context, id string) error
+}
+
+// Toucher is implemented by stores that can move an expiry without resending
+// the data (Redis PEXPIREAT, memcached touch, one UPDATE). The Manager uses it
+// to refresh idle sessions cheaply.
+type Toucher interface {
+	// Touch sets the expiry of a live record to expiry and reports whether it
+	// existed. A missing or expired id reports false with a nil error and
+	// creates nothing. An expiry at or before now leaves id gone afterwards.
+	// Touch may or may not change the record's Version.
+	Touch(ctx context.Context, id string, expiry time.Time) (found bool, err error)
+}
+
+// Swapper is implemented by versioned stores: their Load fills
+// Record.Version, and CompareAndSwap writes only over the version the caller
+// read. This is what lets the Manager merge concurrent requests of one
+// session instead of losing updates.
+type Swapper interface {
+	// CompareAndSwap saves data and expiry under id only if the live record
+	// still has the given version; version 0 means "only if no live record
+	// exists". It reports whether it wrote. Losing the race is not an error:
+	// it reports false with a nil error. When many callers race with one
+	// version, exactly one wins. It is atomic on the server and checks size
+	// like Save (ErrTooLarge, nothing written).
+	CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (swapped bool, err error)
+}
+
+// Iterator is implemented by stores that can walk their live records, for
+// administration (listing or revoking sessions). Ids are the store's own keys,
+// exactly as given to Save.
+type Iterator interface {
+	// Iterate calls fn once for each live record, in no particular order,
+	// until fn returns false or every record was visited. Records saved,
+	// deleted or expiring during the walk may or may not be visited; no
+	// expired record is. It returns the first error met, wrapping ctx.Err()
+	// when the context ends.
+	Iterate(ctx context.Context, fn func(id string, rec Record) bool) error
+}
+
+// Counter is implemented by stores that can count live records more cheaply
+// than by iterating them. Use [Count], which falls back to Iterate.
+type Counter interface {
+	// Count returns the number of live records.
+	Count(ctx context.Context) (int, error)
+}
+
+// Count returns the number of live records in s, through Counter when s has
+// it, else by iterating. It fails with errors.ErrUnsupported when s can do
+// neither.
+func Count(ctx context.Context, s Store) (int, error) {
+	if c, ok := s.(Counter); ok {
+		return c.Count(ctx)
+	}
+	it, ok := s.(Iterator)
+	if !ok {
+		return 0, fmt.Errorf("sessionstore: count: %T cannot iterate: %w", s, errors.ErrUnsupported)
+	}
+	n := 0
+	err := it.Iterate(ctx, func(string, Record) bool { n++; return true })
+	return n, err
+}
+
+// CheckID reports whether id is one every Store must accept, as an error that
+// wraps ErrInvalidID naming the problem. Backends call it first in each method.
+func CheckID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: empty", ErrInvalidID)
+	case len(id) > MaxIDLength:
+		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidID, len(id), MaxIDLength)
+	}
+	return nil
+}
+
+// SessionInterface is the request-facing half of the library, modelled on
+// Flask's SessionInterface: Open turns a request into a session, Save writes a
+// session to the store and its cookie to the response. The Manager implements
+// it over any Store; write your own middleware over it when a router has its
+// own conventions.
+type SessionInterface interface {
+	// Open returns the session of r: the stored one its cookie names, or a
+	// new, empty one. It never writes to the store or the response.
+	Open(r *http.Request) (*Session, error)
+
+	// Save stores s if it changed (or refreshes its expiry, or deletes it
+	// when it became empty) and sets, renews or expires its cookie on w. It
+	// must be called before the response header is written.
+	Save(w http.ResponseWriter, r *http.Request, s *Session) error
+}
