@@ -37,6 +37,11 @@ var (
 	// longer than MaxIDLength bytes. Nothing is read or written.
 	ErrInvalidID = errors.New("sessionstore: invalid session id")
 
+	// ErrFull is wrapped by Save and CompareAndSwap when a store with a cap
+	// on live sessions is at that cap and id is not already stored. Records
+	// already stored can still be overwritten, touched and deleted.
+	ErrFull = errors.New("sessionstore: store full")
+
 	// ErrClosed is wrapped by calls made on a Store after Close, when the
 	// store cannot serve them any more (a store whose Close only stops
 	// background work keeps serving and never returns it).
