@@ -1,0 +1,465 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/sessionstore/sessionstore"
+)
+
+// Field names of a session document. The layout is documented in the package
+// comment; changing a name orphans every stored session.
+const (
+	fieldID      = "_id"
+	fieldData    = "data"
+	fieldExpiry  = "expiry"
+	fieldVersion = "version"
+)
+
+// Index names created by EnsureIndexes. Both index {expiry: 1}; MongoDB keeps
+// at most one of them, so a collection moved from a compatible server to
+// MongoDB must have expiry_1 dropped first.
+const (
+	ttlIndexName   = "expiry_ttl"
+	plainIndexName = "expiry_1"
+)
+
+const (
+	// DefaultCollection is the collection New uses when Options.Collection is empty.
+	DefaultCollection = "sessions"
+
+	// DefaultMaxDataSize is the largest data Save accepts by default: 4 MiB,
+	// a quarter of MongoDB's 16 MiB document limit.
+	DefaultMaxDataSize = 4 << 20
+
+	// MaxMaxDataSize is the largest Options.MaxDataSize accepted: MongoDB's
+	// 16 MiB document limit less room for the id and the other fields.
+	MaxMaxDataSize = 16<<20 - 1<<10
+
+	// DefaultCleanupInterval is how often the store deletes expired documents
+	// itself when the server cannot (see Store.EnsureIndexes).
+	DefaultCleanupInterval = time.Minute
+)
+
+// codeNotImplemented is the server error code FerretDB answers for a TTL index
+// ("expireAfterSeconds is not implemented yet").
+const codeNotImplemented = 238
+
+// Options configures a Store. The zero value gives the documented defaults.
+type Options struct {
+	// Collection names the collection New uses in the database it is given.
+	// NewCollection, given the collection itself, requires it to be empty or
+	// equal to that collection's name.
+	// Optional. Default is "sessions" (DefaultCollection).
+	Collection string
+
+	// MaxDataSize is the largest data, in bytes, that Save and CompareAndSwap
+	// accept; larger data fails with an error wrapping
+	// sessionstore.ErrTooLarge before anything is sent. At most MaxMaxDataSize.
+	// Optional. Default is 4 MiB (DefaultMaxDataSize).
+	MaxDataSize int
+
+	// CleanupInterval is how often the store deletes expired documents with
+	// one DeleteMany, when EnsureIndexes found that the server cannot create
+	// a TTL index (FerretDB and other compatible servers). On MongoDB the
+	// server's TTL monitor deletes them (every 60 s) and the store runs no
+	// cleanup of its own. A negative value never starts the store's cleanup;
+	// call DeleteExpired from your own scheduler instead.
+	// Optional. Default is 1 minute (DefaultCleanupInterval).
+	CleanupInterval time.Duration
+
+	// Logger receives the one message saying that the store cleans up by
+	// itself, and any failure of that cleanup.
+	// Optional. Default is slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a sessionstore.Store over one MongoDB collection. It also
+// implements Toucher, Swapper, Iterator, Counter and io.Closer. It is safe
+// for concurrent use.
+type Store struct {
+	coll     *mongo.Collection
+	maxData  int
+	interval time.Duration
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	closed  bool
+	cancel  context.CancelFunc // stops the cleanup goroutine; nil until it starts
+	cleaned chan struct{}      // closed when the cleanup goroutine has returned
+}
+
+var (
+	_ sessionstore.Store    = (*Store)(nil)
+	_ sessionstore.Toucher  = (*Store)(nil)
+	_ sessionstore.Swapper  = (*Store)(nil)
+	_ sessionstore.Iterator = (*Store)(nil)
+	_ sessionstore.Counter  = (*Store)(nil)
+)
+
+// New returns a Store over the collection opts.Collection (default
+// "sessions") of db. It sends nothing to the server; call EnsureIndexes once
+// at start-up so that expired documents get deleted.
+func New(db *mongo.Database, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("mongo: new: nil database")
+	}
+	name := opts.Collection
+	if name == "" {
+		name = DefaultCollection
+	}
+	return newStore(db.Collection(name), opts)
+}
+
+// NewCollection returns a Store over coll, keeping the read and write
+// concerns the caller configured on it. It sends nothing to the server; call
+// EnsureIndexes once at start-up so that expired documents get deleted.
+// Writes must be acknowledged (not w:0): Touch and CompareAndSwap read the
+// server's counts.
+func NewCollection(coll *mongo.Collection, opts Options) (*Store, error) {
+	if coll == nil {
+		return nil, errors.New("mongo: new: nil collection")
+	}
+	if opts.Collection != "" && opts.Collection != coll.Name() {
+		return nil, fmt.Errorf("mongo: new: Options.Collection %q differs from the collection given, %q", opts.Collection, coll.Name())
+	}
+	return newStore(coll, opts)
+}
+
+func newStore(coll *mongo.Collection, opts Options) (*Store, error) {
+	s := &Store{
+		coll:     coll,
+		maxData:  opts.MaxDataSize,
+		interval: opts.CleanupInterval,
+		log:      opts.Logger,
+	}
+	switch {
+	case s.maxData < 0 || s.maxData > MaxMaxDataSize:
+		return nil, fmt.Errorf("mongo: new: MaxDataSize %d outside 0..%d", s.maxData, MaxMaxDataSize)
+	case s.maxData == 0:
+		s.maxData = DefaultMaxDataSize
+	}
+	if s.interval == 0 {
+		s.interval = DefaultCleanupInterval
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s, nil
+}
+
+// Load returns the record stored under id. The filter on the expiry keeps
+// documents the TTL monitor has not deleted yet from ever being returned.
+func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	if err := sessionstore.CheckID(id); err != nil {
+		return sessionstore.Record{}, false, fmt.Errorf("mongo: load: %w", err)
+	}
+	var doc document
+	err := s.coll.FindOne(ctx, liveID(id, time.Now()), findOneOpts).Decode(&doc)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return sessionstore.Record{}, false, nil
+	case err != nil:
+		return sessionstore.Record{}, false, wrap(ctx, "load", err)
+	}
+	return doc.record(), true, nil
+}
+
+// Save inserts or replaces the document of id with one upsert, under a new
+// version. An expiry at or before now deletes it instead.
+func (s *Store) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
+	if err := s.check(id, data); err != nil {
+		return fmt.Errorf("mongo: save: %w", err)
+	}
+	var err error
+	if expiry.After(time.Now()) {
+		_, err = s.coll.ReplaceOne(ctx, byID(id), newDocument(id, data, expiry), upsertOpts)
+	} else {
+		_, err = s.coll.DeleteOne(ctx, byID(id))
+	}
+	if err != nil {
+		return wrap(ctx, "save", err)
+	}
+	return nil
+}
+
+// Delete removes the document of id, if any.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := sessionstore.CheckID(id); err != nil {
+		return fmt.Errorf("mongo: delete: %w", err)
+	}
+	if _, err := s.coll.DeleteOne(ctx, byID(id)); err != nil {
+		return wrap(ctx, "delete", err)
+	}
+	return nil
+}
+
+// Touch sets the expiry of the live document of id with one update; the
+// version is left unchanged. An expiry at or before now hides the document
+// at once, and the TTL index or the cleanup deletes it.
+func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, error) {
+	if err := sessionstore.CheckID(id); err != nil {
+		return false, fmt.Errorf("mongo: touch: %w", err)
+	}
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: fieldExpiry, Value: dateOf(expiry)}}}}
+	res, err := s.coll.UpdateOne(ctx, liveID(id, time.Now()), update)
+	if err != nil {
+		return false, wrap(ctx, "touch", err)
+	}
+	return res.MatchedCount > 0, nil
+}
+
+// CompareAndSwap replaces the document of id only if the live one still has
+// version, in one ReplaceOne whose filter carries the version. Version 0
+// upserts over a missing or expired document only: when a live one exists,
+// or a racing caller inserted first, the insert of the same _id fails with a
+// duplicate-key error, which means the race was lost.
+func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
+	if err := s.check(id, data); err != nil {
+		return false, fmt.Errorf("mongo: compare and swap: %w", err)
+	}
+	now := dateOf(time.Now())
+	filter := bson.D{{Key: fieldID, Value: idOf(id)}}
+	opts := upsertOpts
+	if version == 0 {
+		filter = append(filter, bson.E{Key: fieldExpiry, Value: bson.D{{Key: "$lte", Value: now}}})
+	} else {
+		filter = append(filter,
+			bson.E{Key: fieldVersion, Value: int64(version)},
+			bson.E{Key: fieldExpiry, Value: bson.D{{Key: "$gt", Value: now}}})
+		opts = nil
+	}
+	res, err := s.coll.ReplaceOne(ctx, filter, newDocument(id, data, expiry), opts)
+	switch {
+	case version == 0 && mongo.IsDuplicateKeyError(err):
+		return false, nil
+	case err != nil:
+		return false, wrap(ctx, "compare and swap", err)
+	}
+	return res.MatchedCount+res.UpsertedCount > 0, nil
+}
+
+// Iterate streams the live documents through one cursor. A document that
+// expires during the walk is skipped.
+func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore.Record) bool) error {
+	cur, err := s.coll.Find(ctx, live(time.Now()))
+	if err != nil {
+		return wrap(ctx, "iterate", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var doc document
+		if err := cur.Decode(&doc); err != nil {
+			return wrap(ctx, "iterate", err)
+		}
+		if !doc.Expiry.After(time.Now()) {
+			continue
+		}
+		if !fn(string(doc.ID), doc.record()) {
+			return nil
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return wrap(ctx, "iterate", err)
+	}
+	return nil
+}
+
+// Count returns the number of live documents, counted by the server.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	n, err := s.coll.CountDocuments(ctx, live(time.Now()))
+	if err != nil {
+		return 0, wrap(ctx, "count", err)
+	}
+	return int(n), nil
+}
+
+// EnsureIndexes creates the TTL index on the expiry field, with which MongoDB
+// deletes expired documents by itself (its TTL monitor runs every 60 s). It
+// is idempotent: call it once at start-up, from every instance if you like.
+//
+// A server that answers that TTL indexes are not implemented (FerretDB) is
+// not an error: EnsureIndexes then creates a plain index on the expiry and
+// starts the store's own cleanup (see Options.CleanupInterval), and logs that
+// once. Any other failure is returned.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	ttl := mongo.IndexModel{
+		Keys:    bson.D{{Key: fieldExpiry, Value: 1}},
+		Options: options.Index().SetName(ttlIndexName).SetExpireAfterSeconds(0),
+	}
+	_, err := s.coll.Indexes().CreateOne(ctx, ttl)
+	if err == nil || !ttlUnsupported(err) {
+		return wrapNil(ctx, "ensure indexes", err)
+	}
+	plain := mongo.IndexModel{
+		Keys:    bson.D{{Key: fieldExpiry, Value: 1}},
+		Options: options.Index().SetName(plainIndexName),
+	}
+	if _, err := s.coll.Indexes().CreateOne(ctx, plain); err != nil {
+		return wrap(ctx, "ensure indexes", err)
+	}
+	s.startCleanup(err)
+	return nil
+}
+
+// DeleteExpired deletes every expired document with one DeleteMany and
+// returns how many it deleted. The store's own cleanup calls it; call it
+// yourself when that cleanup is turned off.
+func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	filter := bson.D{{Key: fieldExpiry, Value: bson.D{{Key: "$lte", Value: dateOf(time.Now())}}}}
+	res, err := s.coll.DeleteMany(ctx, filter)
+	if err != nil {
+		return 0, wrap(ctx, "delete expired", err)
+	}
+	return res.DeletedCount, nil
+}
+
+// Close stops the store's cleanup, if it runs, and waits for it to return.
+// The store keeps serving every other call. Close is safe to call more than
+// once; it never fails.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+	cleaned := s.cleaned
+	s.mu.Unlock()
+	if cleaned != nil {
+		<-cleaned
+	}
+	return nil
+}
+
+// startCleanup starts the cleanup goroutine unless it runs already, is turned
+// off, or the store is closed. Starting it only once is what keeps the log
+// message to one per store.
+func (s *Store) startCleanup(cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.cancel != nil || s.interval < 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.cleaned = cancel, make(chan struct{})
+	s.log.Info("mongo: the server has no TTL indexes; the session store deletes expired sessions itself",
+		"collection", s.coll.Name(), "interval", s.interval, "server", cause.Error())
+	go s.cleanup(ctx, s.cleaned)
+}
+
+func (s *Store) cleanup(ctx context.Context, cleaned chan<- struct{}) {
+	defer close(cleaned)
+	tick := time.NewTicker(s.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("mongo: session cleanup failed", "collection", s.coll.Name(), "error", err)
+		}
+	}
+}
+
+// check validates what Save and CompareAndSwap get, before any network call.
+func (s *Store) check(id string, data []byte) error {
+	if err := sessionstore.CheckID(id); err != nil {
+		return err
+	}
+	if len(data) > s.maxData {
+		return fmt.Errorf("%w: %d bytes, more than %d", sessionstore.ErrTooLarge, len(data), s.maxData)
+	}
+	return nil
+}
+
+// document is the stored shape of a session. _id is binary rather than a
+// string because BSON strings must be valid UTF-8 and ids may be any bytes.
+type document struct {
+	ID      []byte    `bson:"_id"`
+	Data    []byte    `bson:"data"`
+	Expiry  time.Time `bson:"expiry"`
+	Version int64     `bson:"version"`
+}
+
+func (d *document) record() sessionstore.Record {
+	return sessionstore.Record{Data: d.Data, Expiry: d.Expiry, Version: uint64(d.Version)}
+}
+
+// newDocument returns a whole document with a new random version. A BSON
+// date has millisecond precision: the expiry is truncated, so a session is
+// never found after the expiry its caller asked for.
+func newDocument(id string, data []byte, expiry time.Time) bson.D {
+	return bson.D{
+		{Key: fieldID, Value: idOf(id)},
+		{Key: fieldData, Value: bson.Binary{Data: data}},
+		{Key: fieldExpiry, Value: dateOf(expiry)},
+		{Key: fieldVersion, Value: newVersion()},
+	}
+}
+
+// newVersion returns a random non-zero version: random rather than counted so
+// that a document deleted and saved again never reuses a version a caller
+// may still hold.
+func newVersion() int64 {
+	for {
+		if v := rand.Int64(); v != 0 {
+			return v
+		}
+	}
+}
+
+var (
+	// findOneOpts leaves out the _id, which the caller already has.
+	findOneOpts = options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 0}})
+	upsertOpts  = options.Replace().SetUpsert(true)
+)
+
+func idOf(id string) bson.Binary { return bson.Binary{Data: []byte(id)} }
+
+func dateOf(t time.Time) bson.DateTime { return bson.NewDateTimeFromTime(t) }
+
+func byID(id string) bson.D { return bson.D{{Key: fieldID, Value: idOf(id)}} }
+
+func live(now time.Time) bson.D {
+	return bson.D{{Key: fieldExpiry, Value: bson.D{{Key: "$gt", Value: dateOf(now)}}}}
+}
+
+func liveID(id string, now time.Time) bson.D {
+	return append(byID(id), live(now)...)
+}
+
+// ttlUnsupported reports whether err is a server saying it cannot create TTL
+// indexes (FerretDB: code 238, "expireAfterSeconds is not implemented yet").
+func ttlUnsupported(err error) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) &&
+		(se.HasErrorCode(codeNotImplemented) || se.HasErrorMessage("not implemented"))
+}
+
+// wrap names the operation and makes sure the error wraps ctx.Err() when the
+// context ended, which the driver does not promise for every path (a server
+// selection that gave up, a connection closed under a cancelled call).
+func wrap(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("mongo: %s: %w: %w", op, cerr, err)
+	}
+	return fmt.Errorf("mongo: %s: %w", op, err)
+}
+
+func wrapNil(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return wrap(ctx, op, err)
+}
