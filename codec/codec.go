@@ -1,0 +1,93 @@
+// Package codec turns session values (a map[string]any) into bytes for a
+// sessionstore.Store and back.
+//
+// Three codecs are offered; all are safe for concurrent use and their zero
+// values work:
+//
+//   - [MsgPack], the default ([Default]): a MessagePack encoding that keeps
+//     the exact Go type of every value it supports, including each int kind
+//     and the location of a time.Time. Other types (your structs) are
+//     registered per codec with [NewMsgPack].
+//   - [Gob]: encoding/gob, the format of scs and gorilla/sessions. Slow and
+//     large; it keeps int kinds but loses time zone names, and its type
+//     registry is gob's own, global one.
+//   - [JSON]: for sessions shared with programs in other languages. Lossy.
+//
+// # Choice of the default
+//
+// The default was chosen by measuring encode+decode of a typical 5-key
+// session (an int64 user id, a name, a []any of two roles, a time.Time, a
+// 32-byte []byte token) with
+//
+//	go test -run '^$' -bench Codecs -benchmem ./codec/
+//
+// on a 2-core AMD EPYC (Go 1.26):
+//
+//	codec              encode+decode   allocs   size
+//	MsgPack (default)       0.9 µs        12    105 B   exact types
+//	msgpack/v5 Marshal      2.0 µs        25    102 B   loses int kinds, zones
+//	JSON                    5.4 µs        60    186 B   lossy, see JSON
+//	Gob                    30.1 µs       300    363 B   loses zone names
+//
+// MsgPack is about 30 times faster than gob, with 25 times fewer allocations
+// and less than a third of the size, and it is the only one of the three that
+// round-trips every supported value exactly.
+//
+// # What each codec keeps
+//
+// MsgPack round-trips, with their exact dynamic types: nil, bool, string,
+// int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64,
+// float32, float64, []byte, time.Time (instant, and location: UTC, Local, a
+// fixed zone or a zone of the time zone database such as Europe/Paris, by
+// name), map[string]any and []any nested to any depth up to 1000 levels, and
+// values of the types registered with [NewMsgPack]. Nil []byte, maps and
+// slices come back empty rather than nil. Any other type fails to encode with
+// an error wrapping [ErrEncode].
+//
+// Gob keeps what encoding/gob keeps: every basic kind exactly, but a
+// time.Time comes back with its offset and without its zone name (in Local
+// when the offset matches Local's). Types stored in the map must be
+// registered with gob.Register, as for scs and gorilla/sessions.
+//
+// JSON keeps strings, bools, nil, map[string]any and []any; see [JSON] for
+// what becomes of numbers, times, byte slices and structs.
+//
+// # Errors
+//
+// Decode never panics on any input: data that does not decode (truncated,
+// corrupted, written by another codec, or naming a type that is no longer
+// registered) gives an error wrapping [ErrDecode], which lets the session
+// Manager start a fresh session instead of failing every request. Encode
+// fails with an error wrapping [ErrEncode] on a value it cannot represent.
+package codec
+
+import "errors"
+
+// Codec turns session values into bytes and back.
+//
+// Encode of a nil map encodes an empty one. Decode returns a non-nil map,
+// never keeps a reference to data, and fails with an error wrapping ErrDecode
+// on anything Encode did not produce (or, for MsgPack and JSON, an equivalent
+// encoding written by another program). Implementations are safe for
+// concurrent use.
+type Codec interface {
+	Encode(values map[string]any) ([]byte, error)
+	Decode(data []byte) (map[string]any, error)
+}
+
+var (
+	// ErrDecode is wrapped by every Decode failure: the data was not written
+	// by this codec, is truncated or corrupted, or holds a type the codec no
+	// longer knows.
+	ErrDecode = errors.New("codec: cannot decode")
+
+	// ErrEncode is wrapped by Encode when a value cannot be represented: a
+	// type the codec does not support (a channel, a func, an unregistered
+	// struct), a NaN for JSON, or a structure nested too deep (a cycle).
+	ErrEncode = errors.New("codec: cannot encode")
+)
+
+// Default returns the codec a session Manager uses unless told otherwise:
+// a [MsgPack] with no registered types and its own cache of time zones. Use
+// [NewMsgPack] to register the types your sessions store.
+func Default() Codec { return NewMsgPack() }
