@@ -1,0 +1,562 @@
+// Package memory is a sessionstore.Store that keeps sessions in the memory of
+// the process.
+//
+// It suits a single server, tests and development: sessions are lost when the
+// process exits and are not shared between processes. It implements every
+// optional capability of the contract: [sessionstore.Toucher],
+// [sessionstore.Swapper], [sessionstore.Iterator], [sessionstore.Counter] and
+// [io.Closer].
+//
+// The store is split into shards, each with its own lock and chosen by a
+// seeded hash of the id, so calls on different sessions rarely wait for each
+// other. Save and Load copy the data (one allocation each): a caller may reuse
+// its buffer once Save returns, and may keep or change what Load returned.
+//
+// Expiry is exact: every read compares the expiry with the clock, so a record
+// is never returned at or after its expiry. A background goroutine removes
+// expired records every [Options.CleanupInterval], one shard at a time so it
+// never holds a lock for long. [Store.Close] stops it and waits for it.
+//
+// [Options.MaxSessions] caps the number of stored sessions so a flood of new
+// sessions cannot exhaust memory, and [Options.MaxDataSize] caps each one: the
+// memory a store can hold is about MaxSessions × (MaxDataSize + id length +
+// 100 bytes). At the cap, a Save or CompareAndSwap of an id that is not stored
+// first removes every expired record of the store; if the store is still
+// full it fails with an error wrapping [sessionstore.ErrFull] and stores
+// nothing. Ids already stored can still be overwritten, touched and deleted.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/sessionstore/sessionstore"
+)
+
+// Defaults of [Options].
+const (
+	// DefaultMaxSessions bounds a flood of new sessions while leaving room
+	// for any single server's real traffic.
+	DefaultMaxSessions = 1_000_000
+
+	// DefaultMaxDataSize is twice the 512 KiB every store must accept, and
+	// the size of memcached's default item limit, so a session that fits
+	// here fits the other backends.
+	DefaultMaxDataSize = 1 << 20
+
+	// DefaultCleanupInterval is how often expired records are removed by
+	// default. Expired records are never returned in between: this only
+	// bounds the memory they hold.
+	DefaultCleanupInterval = time.Minute
+)
+
+const (
+	// shardBits sets the number of shards: 64 keeps lock contention low on
+	// many cores and costs about 8 KiB for an empty store.
+	shardBits = 6
+	numShards = 1 << shardBits
+)
+
+// Options configure a [Store]. The zero value is ready to use.
+type Options struct {
+	// MaxSessions caps the number of sessions the store holds, counting
+	// expired ones not yet removed. At the cap, saving a new id first
+	// removes the expired records, then fails with an error wrapping
+	// sessionstore.ErrFull if the store is still full.
+	//
+	// Optional. Default is DefaultMaxSessions (1,000,000). Negative means no
+	// cap.
+	MaxSessions int
+
+	// MaxDataSize is the largest data, in bytes, that Save and
+	// CompareAndSwap accept; larger data fails with an error wrapping
+	// sessionstore.ErrTooLarge and leaves the stored record intact.
+	//
+	// Optional. Default is DefaultMaxDataSize (1 MiB). Negative means no
+	// maximum.
+	MaxDataSize int
+
+	// CleanupInterval is how often a background goroutine removes expired
+	// records.
+	//
+	// Optional. Default is DefaultCleanupInterval (1 minute). Negative
+	// disables the goroutine: expired records are then removed only when
+	// the store is full, and are never returned either way.
+	CleanupInterval time.Duration
+
+	// Now returns the current time; tests set it to move the clock.
+	//
+	// Optional. Default is time.Now.
+	Now func() time.Time
+}
+
+// Store is an in-memory sessionstore.Store. Create it with [New]; its
+// methods are safe for concurrent use. After [Store.Close] returns, every
+// method fails with an error wrapping sessionstore.ErrClosed.
+type Store struct {
+	tab         *table
+	seed        maphash.Seed
+	maxDataSize int
+	closed      atomic.Bool
+	janitor     *janitor // nil when cleanup is disabled
+}
+
+// table is everything the cleanup goroutine uses. It is kept apart from
+// Store so that a Store dropped without Close can still be collected; its
+// cleanup then stops the goroutine.
+type table struct {
+	shards      [numShards]shard
+	count       atomic.Int64 // records held, live or expired but not yet removed
+	maxSessions int64        // < 0: no cap
+	now         func() time.Time
+}
+
+type shard struct {
+	shardState
+	// Padding keeps two shards off one cache line, so cores locking
+	// neighbouring shards do not slow each other down.
+	_ [128 - unsafe.Sizeof(shardState{})%128]byte
+}
+
+type shardState struct {
+	mu sync.RWMutex
+	m  map[string]entry
+	// minExpiry is at most the earliest expiry in m (in Unix nanoseconds),
+	// so a shard whose minExpiry is in the future holds nothing expired and
+	// cleanup skips it. Written under mu, read without it.
+	minExpiry atomic.Int64
+	seq       uint64 // writes so far; with the shard index, the next Version
+	index     uint64
+}
+
+// entry is one stored record. data is never modified once stored: Save
+// replaces it, so Load may copy it after releasing the lock.
+type entry struct {
+	data    []byte
+	expiry  int64 // Unix nanoseconds
+	version uint64
+}
+
+// New returns a store configured by opts and starts its cleanup goroutine.
+// Call Close when done with it.
+func New(opts Options) *Store {
+	tab := &table{maxSessions: int64(opts.MaxSessions), now: opts.Now}
+	switch {
+	case opts.MaxSessions == 0:
+		tab.maxSessions = DefaultMaxSessions
+	case opts.MaxSessions < 0:
+		tab.maxSessions = -1
+	}
+	if tab.now == nil {
+		tab.now = time.Now
+	}
+	for i := range tab.shards {
+		sh := &tab.shards[i]
+		sh.m = make(map[string]entry)
+		sh.minExpiry.Store(math.MaxInt64)
+		sh.index = uint64(i)
+	}
+	s := &Store{tab: tab, seed: maphash.MakeSeed(), maxDataSize: opts.MaxDataSize}
+	switch {
+	case opts.MaxDataSize == 0:
+		s.maxDataSize = DefaultMaxDataSize
+	case opts.MaxDataSize < 0:
+		s.maxDataSize = math.MaxInt
+	}
+	interval := opts.CleanupInterval
+	if interval == 0 {
+		interval = DefaultCleanupInterval
+	}
+	if interval > 0 {
+		s.janitor = startJanitor(tab, interval)
+		// A Store dropped without Close must not leave its goroutine
+		// running forever; the goroutine holds only tab and the janitor.
+		runtime.AddCleanup(s, (*janitor).signal, s.janitor)
+	}
+	return s
+}
+
+// Load returns the record stored under id; see sessionstore.Store. Data is a
+// copy the caller owns.
+func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	if err := s.check(ctx, "load", id); err != nil {
+		return sessionstore.Record{}, false, err
+	}
+	sh := s.shard(id)
+	sh.mu.RLock()
+	e, ok := sh.m[id]
+	sh.mu.RUnlock()
+	// The clock is read after the lookup, so a record is never returned at
+	// or after its expiry, however long the lookup waited for the lock.
+	if !ok || e.expiry <= s.tab.nowNanos() {
+		return sessionstore.Record{}, false, nil
+	}
+	return sessionstore.Record{
+		Data:    clone(e.data),
+		Expiry:  time.Unix(0, e.expiry),
+		Version: e.version,
+	}, true, nil
+}
+
+// Save stores a copy of data under id until expiry; see sessionstore.Store.
+// It fails with an error wrapping sessionstore.ErrTooLarge above
+// MaxDataSize, and with one wrapping sessionstore.ErrFull when id is new and
+// the store is full (see [Options.MaxSessions]).
+func (s *Store) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
+	if err := s.checkWrite(ctx, "save", id, data); err != nil {
+		return err
+	}
+	if _, err := s.put(id, false, 0, data, expiry); err != nil {
+		return fmt.Errorf("memory: save: %w", err)
+	}
+	return nil
+}
+
+// Delete removes id; deleting a missing id is not an error.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.check(ctx, "delete", id); err != nil {
+		return err
+	}
+	sh := s.shard(id)
+	sh.mu.Lock()
+	if _, ok := sh.m[id]; ok {
+		delete(sh.m, id)
+		s.tab.count.Add(-1)
+	}
+	sh.mu.Unlock()
+	return nil
+}
+
+// Touch moves the expiry of a live record without changing its data or
+// Version; see sessionstore.Toucher.
+func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, error) {
+	if err := s.check(ctx, "touch", id); err != nil {
+		return false, err
+	}
+	now, exp := s.tab.nowNanos(), unixNanos(expiry)
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.m[id]
+	switch {
+	case !ok:
+		return false, nil
+	case e.expiry <= now || exp <= now:
+		// An expired record is removed while the lock is held anyway; a
+		// live one touched into the past is gone, as the contract says.
+		delete(sh.m, id)
+		s.tab.count.Add(-1)
+		return e.expiry > now, nil
+	}
+	e.expiry = exp
+	sh.m[id] = e
+	sh.lowerMinExpiry(exp)
+	return true, nil
+}
+
+// CompareAndSwap stores a copy of data under id only if the live record
+// still has the given version (0: only if no live record exists); see
+// sessionstore.Swapper. It fails like Save with ErrTooLarge or ErrFull.
+func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
+	if err := s.checkWrite(ctx, "compare and swap", id, data); err != nil {
+		return false, err
+	}
+	swapped, err := s.put(id, true, version, data, expiry)
+	if err != nil {
+		return false, fmt.Errorf("memory: compare and swap: %w", err)
+	}
+	return swapped, nil
+}
+
+// put writes data under id, unconditionally or, when cond is set, only over
+// the given version. It reports whether it wrote.
+func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry time.Time) (bool, error) {
+	now, exp := s.tab.nowNanos(), unixNanos(expiry)
+	gone := exp <= now
+	var buf []byte
+	if !gone {
+		buf = clone(data) // outside the lock: a big copy does not block the shard
+	}
+	sh := s.shard(id)
+	for purged := false; ; purged = true {
+		sh.mu.Lock()
+		e, ok := sh.m[id]
+		if cond {
+			live := ok && e.expiry > now
+			if (version == 0 && live) || (version != 0 && (!live || e.version != version)) {
+				sh.mu.Unlock()
+				return false, nil
+			}
+		}
+		if gone {
+			if ok {
+				delete(sh.m, id)
+				s.tab.count.Add(-1)
+			}
+			sh.mu.Unlock()
+			return true, nil
+		}
+		if !ok && !s.tab.reserve() {
+			sh.mu.Unlock()
+			if purged {
+				return false, fmt.Errorf("%w: %d sessions stored", sessionstore.ErrFull, s.tab.maxSessions)
+			}
+			// Other shards cannot be locked while this one is held (the
+			// cleanup goroutine locks them in another order), so purge
+			// unlocked and look again: id may have been stored meanwhile.
+			s.tab.purgeAll(now, nil)
+			continue
+		}
+		sh.seq++
+		sh.m[id] = entry{data: buf, expiry: exp, version: sh.seq<<shardBits | sh.index}
+		sh.lowerMinExpiry(exp)
+		sh.mu.Unlock()
+		return true, nil
+	}
+}
+
+// Iterate calls fn with each live record; see sessionstore.Iterator. It
+// copies a shard's live records before calling fn without any lock held, so
+// fn may call the store. Each Data is a copy the caller owns.
+func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore.Record) bool) error {
+	if err := s.checkOpen(ctx, "iterate"); err != nil {
+		return err
+	}
+	type item struct {
+		id string
+		e  entry
+	}
+	var batch []item
+	for i := range s.tab.shards {
+		sh := &s.tab.shards[i]
+		now := s.tab.nowNanos()
+		batch = batch[:0]
+		sh.mu.RLock()
+		for id, e := range sh.m {
+			if e.expiry > now {
+				batch = append(batch, item{id, e})
+			}
+		}
+		sh.mu.RUnlock()
+		for _, it := range batch {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("memory: iterate: %w", err)
+			}
+			// fn may have been slow: a record that expired since the
+			// copy is not visited.
+			if it.e.expiry <= s.tab.nowNanos() {
+				continue
+			}
+			rec := sessionstore.Record{Data: clone(it.e.data), Expiry: time.Unix(0, it.e.expiry), Version: it.e.version}
+			if !fn(it.id, rec) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// Count returns the number of live records; see sessionstore.Counter. It
+// only scans shards that may hold expired records.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	if err := s.checkOpen(ctx, "count"); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range s.tab.shards {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("memory: count: %w", err)
+		}
+		sh := &s.tab.shards[i]
+		now := s.tab.nowNanos()
+		sh.mu.RLock()
+		if sh.minExpiry.Load() > now {
+			n += len(sh.m)
+		} else {
+			for _, e := range sh.m {
+				if e.expiry > now {
+					n++
+				}
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return n, nil
+}
+
+// Close stops the cleanup goroutine and waits for it to return. Calls made
+// after Close fail with an error wrapping sessionstore.ErrClosed. Close is
+// safe to call more than once; it always returns nil.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	if s.janitor != nil {
+		s.janitor.stop()
+	}
+	return nil
+}
+
+func (s *Store) shard(id string) *shard {
+	return &s.tab.shards[maphash.String(s.seed, id)&(numShards-1)]
+}
+
+// checkOpen fails when ctx is done or the store closed.
+func (s *Store) checkOpen(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: %s: %w", op, err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("memory: %s: %w", op, sessionstore.ErrClosed)
+	}
+	return nil
+}
+
+// check is checkOpen and a valid id.
+func (s *Store) check(ctx context.Context, op, id string) error {
+	if err := s.checkOpen(ctx, op); err != nil {
+		return err
+	}
+	if err := sessionstore.CheckID(id); err != nil {
+		return fmt.Errorf("memory: %s: %w", op, err)
+	}
+	return nil
+}
+
+// checkWrite is check and data within MaxDataSize.
+func (s *Store) checkWrite(ctx context.Context, op, id string, data []byte) error {
+	if err := s.check(ctx, op, id); err != nil {
+		return err
+	}
+	if len(data) > s.maxDataSize {
+		return fmt.Errorf("memory: %s: %w: %d bytes, more than %d", op, sessionstore.ErrTooLarge, len(data), s.maxDataSize)
+	}
+	return nil
+}
+
+func (t *table) nowNanos() int64 { return unixNanos(t.now()) }
+
+// reserve counts one more stored record, unless the store is full.
+func (t *table) reserve() bool {
+	if t.maxSessions < 0 {
+		t.count.Add(1)
+		return true
+	}
+	for {
+		n := t.count.Load()
+		if n >= t.maxSessions {
+			return false
+		}
+		if t.count.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// purgeAll removes the records expired at now from every shard that may
+// hold one, locking one shard at a time. It stops early when done closes.
+func (t *table) purgeAll(now int64, done <-chan struct{}) {
+	for i := range t.shards {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		sh := &t.shards[i]
+		if sh.minExpiry.Load() > now {
+			continue
+		}
+		sh.mu.Lock()
+		t.count.Add(-int64(sh.purge(now)))
+		sh.mu.Unlock()
+	}
+}
+
+// purge removes the records expired at now and returns how many it removed.
+// The caller holds sh.mu.
+func (sh *shard) purge(now int64) int {
+	n, minExp := 0, int64(math.MaxInt64)
+	for id, e := range sh.m {
+		if e.expiry <= now {
+			delete(sh.m, id)
+			n++
+		} else {
+			minExp = min(minExp, e.expiry)
+		}
+	}
+	sh.minExpiry.Store(minExp)
+	return n
+}
+
+// lowerMinExpiry records that the shard holds a record expiring at exp. The
+// caller holds sh.mu.
+func (sh *shard) lowerMinExpiry(exp int64) {
+	if exp < sh.minExpiry.Load() {
+		sh.minExpiry.Store(exp)
+	}
+}
+
+// janitor runs the cleanup goroutine.
+type janitor struct {
+	once    sync.Once
+	done    chan struct{} // closed to stop the goroutine
+	stopped chan struct{} // closed by the goroutine when it returns
+}
+
+func startJanitor(t *table, interval time.Duration) *janitor {
+	j := &janitor{done: make(chan struct{}), stopped: make(chan struct{})}
+	go func() {
+		defer close(j.stopped)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-j.done:
+				return
+			case <-tick.C:
+				t.purgeAll(t.nowNanos(), j.done)
+			}
+		}
+	}()
+	return j
+}
+
+// signal asks the goroutine to stop without waiting for it.
+func (j *janitor) signal() { j.once.Do(func() { close(j.done) }) }
+
+// stop asks the goroutine to stop and waits until it has returned.
+func (j *janitor) stop() {
+	j.signal()
+	<-j.stopped
+}
+
+// clone copies b into a new slice, never nil, so empty data round-trips as
+// empty rather than missing.
+func clone(b []byte) []byte {
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
+}
+
+// unixNanos converts t to Unix nanoseconds, clamping times beyond the int64
+// range (years 1678 to 2262), where UnixNano is undefined: the zero Time
+// becomes "long ago", a far-future expiry "in 2262".
+func unixNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
