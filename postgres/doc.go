@@ -56,6 +56,19 @@
 // but a negative CleanupInterval disables the goroutine and
 // [Store.DeleteExpired] can be called from one job instead.
 //
+// # Errors and cancellation
+//
+// Errors name the operation and wrap the cause ("postgres: load: ..."), so
+// errors.Is finds sessionstore.ErrTooLarge, sessionstore.ErrInvalidID
+// (both reported before anything is sent), *pgconn.PgError, and ctx.Err()
+// when the context ended. A call whose context ends returns at once, but with
+// pgx's default settings the server is not told: a write it already received
+// may still complete. To have PostgreSQL cancel the statement too, configure
+// the pool with pgconn.CancelRequestContextWatcherHandler
+// (pgconn.Config.BuildContextWatcherHandler). When the server goes away,
+// calls fail until it is back; the pool reconnects by itself and the Store
+// needs no restart.
+//
 // # When to choose PostgreSQL
 //
 // Choose it when the application already runs PostgreSQL and wants sessions
