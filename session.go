@@ -1,6 +1,294 @@
 package sessionstore
 
-// Session is one visitor's session data during a request.
+import (
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Session is one visitor's session during one request: its values, its flash
+// messages and the flags New, Modified and Permanent of Flask's sessions.
 //
-// Its fields and methods are built by the session-lifecycle work (issue 3).
-type Session struct{}
+// A Session comes from [Manager.Open] or, inside [Manager.Handler], from
+// [FromContext]. Its methods are safe for concurrent use by the goroutines of
+// one request. It is not meant to outlive the request: changes made after the
+// Manager saved it for the last time are lost (see [Manager.Handler]).
+//
+// Besides the values, the session records what this request did to them —
+// each key it set or deleted, each Update function, Clear, each flash
+// message added or taken. When a versioned store ([Swapper]) reports that a
+// concurrent request of the same session saved first, the Manager loads the
+// latest record and applies these changes again on top of it, so two
+// requests that set different keys both keep their change, and for the same
+// key the one that saves last wins.
+type Session struct {
+	mu sync.Mutex
+
+	state      // the values as this request sees them
+	ops   []op // what this request changed since its last save, in order
+
+	id      string    // the id the cookie carries; "" until the session is stored
+	key     string    // store key of the record loaded or saved under id
+	stored  bool      // a record is (as far as we know) stored under key
+	version uint64    // Record.Version of that record
+	expiry  time.Time // Record.Expiry of that record
+	raw     []byte    // the stored bytes, re-saved to refresh an idle session without Touch
+	stale   bool      // the cookie named a record that did not decode: delete it at save
+
+	isNew       bool // no stored session was found for this request
+	permDefault bool // Manager.Permanent: the flag of a session started afresh
+	modified    bool // changed during this request
+	accessed    bool // a method was called: the response depends on the cookie
+	renew       bool // RenewID was called since the last save
+	destroyed   bool // Destroy was called since the last save
+	dropCookie  bool // the client holds a cookie for a deleted session: expire it
+	opsBuf      [2]op
+}
+
+// state is what a stored record holds.
+type state struct {
+	values    map[string]any
+	flashes   []FlashMessage
+	created   time.Time
+	permanent bool
+}
+
+// opKind says what an op does.
+type opKind uint8
+
+const (
+	opSet opKind = iota
+	opDelete
+	opUpdate
+	opClear
+	opFlash
+	opTakeFlash
+	opPermanent
+)
+
+// op is one change a request made, kept so it can be applied again to a
+// newer record after a lost compare-and-swap.
+type op struct {
+	kind  opKind
+	key   string
+	val   any
+	fn    func(old any) any
+	flash FlashMessage
+	on    bool
+}
+
+// apply makes the change of o to st.
+func (o *op) apply(st *state) {
+	switch o.kind {
+	case opSet:
+		st.set(o.key, o.val)
+	case opDelete:
+		delete(st.values, o.key)
+	case opUpdate:
+		st.set(o.key, o.fn(st.values[o.key]))
+	case opClear:
+		st.values, st.flashes = nil, nil
+	case opFlash:
+		st.flashes = append(st.flashes, o.flash)
+	case opTakeFlash:
+		if i := slices.Index(st.flashes, o.flash); i >= 0 {
+			st.flashes = slices.Delete(st.flashes, i, i+1)
+		}
+	case opPermanent:
+		st.permanent = o.on
+	}
+}
+
+func (st *state) set(key string, val any) {
+	if st.values == nil {
+		st.values = make(map[string]any)
+	}
+	st.values[key] = val
+}
+
+func (st *state) empty() bool { return len(st.values) == 0 && len(st.flashes) == 0 }
+
+// record applies o to the session and remembers it for a later merge. The
+// caller holds s.mu.
+func (s *Session) record(o op) {
+	o.apply(&s.state)
+	if s.ops == nil {
+		s.ops = s.opsBuf[:0]
+	}
+	s.ops = append(s.ops, o)
+	s.modified = true
+}
+
+// lock locks s and marks it accessed; every exported method starts with it.
+func (s *Session) lock() {
+	s.mu.Lock()
+	s.accessed = true
+}
+
+// Get returns the value stored under key and whether there is one.
+func (s *Session) Get(key string) (any, bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	v, ok := s.values[key]
+	return v, ok
+}
+
+// Put stores val under key, replacing any value there.
+func (s *Session) Put(key string, val any) {
+	s.lock()
+	defer s.mu.Unlock()
+	s.record(op{kind: opSet, key: key, val: val})
+}
+
+// Delete removes key. Deleting a missing key still counts as a change: it is
+// applied again on a merge, removing a value a concurrent request stored.
+func (s *Session) Delete(key string) {
+	s.lock()
+	defer s.mu.Unlock()
+	s.record(op{kind: opDelete, key: key})
+}
+
+// Pop removes key and returns the value it held.
+func (s *Session) Pop(key string) (any, bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	v, ok := s.values[key]
+	if ok {
+		s.record(op{kind: opDelete, key: key})
+	}
+	return v, ok
+}
+
+// Update stores fn(old) under key, where old is the value stored there (nil
+// when there is none), in one step: use it for a change that depends on the
+// current value, such as a counter. When the Manager merges this request
+// with a concurrent one (see [Session]), fn is called again with the value
+// the other request stored, so two increments both count. fn may therefore
+// run more than once and must not have side effects; it runs with the
+// session locked and must not call its methods.
+func (s *Session) Update(key string, fn func(old any) any) {
+	s.lock()
+	defer s.mu.Unlock()
+	s.record(op{kind: opUpdate, key: key, fn: fn})
+}
+
+// Clear removes every value and flash message. On a merge it is applied
+// again too, so it also removes what a concurrent request stored before it.
+func (s *Session) Clear() {
+	s.lock()
+	defer s.mu.Unlock()
+	s.record(op{kind: opClear})
+}
+
+// Destroy deletes the session: its stored record is deleted when the
+// session is saved and the client's cookie expired. The session is then
+// empty and new; what the request puts in it afterwards (a "logged out"
+// flash message, say) is saved under a fresh id.
+func (s *Session) Destroy() {
+	s.lock()
+	defer s.mu.Unlock()
+	s.destroyed = true
+	s.state = state{permanent: s.permDefault}
+	s.ops = clearOps(s.ops)
+	s.renew = false
+	s.modified = true
+}
+
+// RenewID gives the session a fresh id when it is saved, keeping its data:
+// the record is stored under the new id, the old one is deleted and the
+// cookie replaced. Call it when the privilege level changes, at login
+// above all, so an id an attacker planted or saw before is worth nothing.
+func (s *Session) RenewID() {
+	s.lock()
+	defer s.mu.Unlock()
+	s.renew = true
+	s.modified = true
+}
+
+// Len returns the number of values.
+func (s *Session) Len() int {
+	s.lock()
+	defer s.mu.Unlock()
+	return len(s.values)
+}
+
+// Keys returns the keys of the values, sorted.
+func (s *Session) Keys() []string {
+	s.lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.values))
+}
+
+// Values returns a copy of the values (the top-level map only).
+func (s *Session) Values() map[string]any {
+	s.lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.values)
+}
+
+// IsNew reports whether the request brought no stored session: it had no
+// session cookie, or one naming a missing, expired or undecodable session.
+// It is Flask's session.new.
+func (s *Session) IsNew() bool {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.isNew
+}
+
+// Modified reports whether the session was changed during this request.
+// It is Flask's session.modified.
+func (s *Session) Modified() bool {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.modified
+}
+
+// Permanent reports whether the session's cookie outlives the browser
+// session (it has a Max-Age). The store expires the session either way.
+func (s *Session) Permanent() bool {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.permanent
+}
+
+// SetPermanent makes the session's cookie permanent (a Max-Age, as for
+// "remember me") or a browser-session cookie, which the browser drops when
+// it closes. The cookie is sent again when the setting changes.
+func (s *Session) SetPermanent(on bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	if s.permanent != on {
+		s.record(op{kind: opPermanent, on: on})
+	}
+}
+
+// Key returns the store key of the session: the hash of its id (or the id
+// itself when Manager.HashIDs is off), which [Manager.Revoke] takes and
+// [Manager.Iterate] reports. It is "" while the session is not stored.
+func (s *Session) Key() string {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.key
+}
+
+// Created returns when the session was first saved; the zero time for a
+// session not saved yet.
+func (s *Session) Created() time.Time {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.created
+}
+
+// Expiry returns when the stored session expires as it was loaded or last
+// saved in this request; the zero time for a session not stored.
+func (s *Session) Expiry() time.Time {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.expiry
+}
+
+// dirty reports whether a save has anything to write. The caller holds s.mu.
+func (s *Session) dirty() bool {
+	return len(s.ops) > 0 || s.renew || s.destroyed || s.stale
+}

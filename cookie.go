@@ -1,0 +1,164 @@
+package sessionstore
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+)
+
+// Session ids are idBytes random bytes from crypto/rand, base64url-encoded
+// without padding: idLen characters.
+const (
+	idBytes = 32 // 256 bits
+	idLen   = 43 // base64.RawURLEncoding.EncodedLen(idBytes)
+)
+
+// SecureMode says when the session cookie gets the Secure attribute.
+type SecureMode int
+
+const (
+	// SecureAuto sets Secure when the request came over TLS (r.TLS != nil).
+	// Behind a proxy that terminates TLS the request does not look like TLS:
+	// use SecureAlways there.
+	SecureAuto SecureMode = iota
+	// SecureAlways always sets Secure.
+	SecureAlways
+	// SecureNever never sets Secure, for plain-HTTP development setups.
+	SecureNever
+)
+
+// CookieOptions are the attributes of the session cookie. The defaults are
+// the ones [New] sets.
+type CookieOptions struct {
+	// Name is the cookie's name. Name it "__Host-session" (with Path "/",
+	// no Domain and Secure) to stop sibling subdomains from planting a
+	// cookie of the same name.
+	//
+	// Default "session".
+	Name string
+
+	// Domain is the cookie's Domain attribute.
+	//
+	// Default "": the cookie goes back only to the host that set it.
+	Domain string
+
+	// Path is the cookie's Path attribute.
+	//
+	// Default "/".
+	Path string
+
+	// HttpOnly hides the cookie from JavaScript.
+	//
+	// Default true.
+	HttpOnly bool
+
+	// SameSite is the cookie's SameSite attribute. Lax keeps the cookie off
+	// cross-site subrequests and cross-site POSTs; it is not by itself a
+	// CSRF defence (see the package documentation).
+	//
+	// Default http.SameSiteLaxMode.
+	SameSite http.SameSite
+
+	// Secure says when the cookie gets the Secure attribute.
+	//
+	// Default SecureAuto: when the request came over TLS.
+	Secure SecureMode
+
+	// Partitioned sets the Partitioned attribute (CHIPS), for sessions in
+	// third-party iframes. Browsers require Secure with it.
+	//
+	// Default false.
+	Partitioned bool
+
+	// Lifetime is how long the cookie of a permanent session lasts (its
+	// Max-Age), counted from when the cookie is set. It is a separate
+	// setting from the store lifetime: the server expires the session at
+	// Manager.Lifetime or Manager.IdleTimeout whatever the cookie says.
+	// A session that is not permanent gets a browser-session cookie, with
+	// no Max-Age.
+	//
+	// Default 0: until the session's absolute expiry, created +
+	// Manager.Lifetime.
+	Lifetime time.Duration
+}
+
+// defaultCookie is the CookieOptions that New sets.
+var defaultCookie = CookieOptions{
+	Name:     "session",
+	Path:     "/",
+	HttpOnly: true,
+	SameSite: http.SameSiteLaxMode,
+}
+
+// newID returns a fresh session id.
+func newID() string {
+	var b [idBytes]byte
+	rand.Read(b[:]) // never fails; it crashes the program if the OS cannot give randomness
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// validID reports whether v has the form of an id newID returns. Anything
+// else is not looked up.
+func validID(v string) bool {
+	if len(v) != idLen {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// hashID returns the store key of id when ids are hashed: SHA-256,
+// base64url-encoded without padding (43 characters).
+func hashID(id string) string {
+	var buf [idLen]byte
+	sum := sha256.Sum256(buf[:copy(buf[:], id)])
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// cookieID returns the first value of the cookie named name in h that is a
+// well-formed session id, or "" when there is none. Cookies of the name that
+// are malformed, oversized or repeated after the first well-formed one are
+// ignored. It reads the Cookie header as net/http does (RFC 6265 section
+// 5.4: parts separated by ";", optional double quotes around the value) but
+// allocates nothing.
+func cookieID(h http.Header, name string) string {
+	for _, line := range h["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			n, v, ok := strings.Cut(textproto.TrimString(part), "=")
+			if !ok || textproto.TrimString(n) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validID(v) {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// setCookie replaces any Set-Cookie for the session cookie in h with c.
+func setCookie(h http.Header, c *http.Cookie) {
+	prefix := c.Name + "="
+	lines := h["Set-Cookie"]
+	kept := lines[:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(l, prefix) {
+			kept = append(kept, l)
+		}
+	}
+	h["Set-Cookie"] = append(kept, c.String())
+}

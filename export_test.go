@@ -1,0 +1,9 @@
+package sessionstore
+
+import "time"
+
+// SetClock replaces the clock of m, for tests that move time.
+func SetClock(m *Manager, now func() time.Time) { m.now = now }
+
+// HashID exposes the id hashing, so tests can find a session's record.
+var HashID = hashID

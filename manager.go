@@ -1,0 +1,670 @@
+package sessionstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessionstore/sessionstore/codec"
+)
+
+// Errors of the session lifecycle. The Manager wraps them, so test them with
+// errors.Is.
+var (
+	// ErrHeaderSent is wrapped by errors that happen after the response
+	// header was sent, when the Manager can no longer set a cookie or answer
+	// with an error status: a change made late in a handler that needs a new
+	// cookie (the first value of a new session, RenewID, a value after
+	// Destroy, a change of Permanent), or a store error on a late save. An
+	// ErrorHandler can then only log or count the error.
+	ErrHeaderSent = errors.New("sessionstore: response header already sent")
+
+	// ErrConflict is wrapped when a save lost the compare-and-swap race to
+	// concurrent requests of the same session maxSwapAttempts times in a row.
+	ErrConflict = errors.New("sessionstore: session changed concurrently too often")
+)
+
+// Defaults of the Manager's settings, as New sets them.
+const (
+	// DefaultLifetime is the default absolute lifetime of a session.
+	DefaultLifetime = 24 * time.Hour
+)
+
+const (
+	// maxSwapAttempts bounds the compare-and-swap tries of one save.
+	maxSwapAttempts = 10
+	// swapBackoff is the base of the random, growing pause between tries,
+	// which spreads out requests that would otherwise keep colliding.
+	swapBackoff = 50 * time.Microsecond
+	// touchDivisor sets how far an idle session's expiry must move before it
+	// is written back: IdleTimeout/touchDivisor. See Manager.IdleTimeout.
+	touchDivisor = 10
+)
+
+// Manager runs the session lifecycle over a Store: it implements
+// [SessionInterface] (Open and Save, for your own middleware) and provides
+// the middleware [Manager.Handler].
+//
+// Create it with [New], then change the settings before the first request;
+// they must not change while requests are served. Each field's doc says its
+// default.
+type Manager struct {
+	// Store keeps the sessions. When it implements [Swapper], concurrent
+	// requests of one session are merged (see [Session]); otherwise the
+	// last request to save wins. With [Toucher], idle sessions are refreshed
+	// without resending their data.
+	//
+	// Required; New sets it.
+	Store Store
+
+	// Codec turns the session's values into bytes.
+	//
+	// Default codec.Default(), a MessagePack codec that keeps the exact Go
+	// type of each value (chosen by measurement: see package codec). Use
+	// codec.JSON{} to share sessions with programs in other languages.
+	Codec codec.Codec
+
+	// Cookie holds the cookie's name and attributes; each field documents
+	// its default.
+	Cookie CookieOptions
+
+	// Lifetime is the absolute lifetime of a session in the store, counted
+	// from its creation; the session ends then however active it is.
+	// RenewID keeps the creation time.
+	//
+	// Default DefaultLifetime (24 hours).
+	Lifetime time.Duration
+
+	// IdleTimeout ends a session that saw no request for this long. A
+	// session's expiry is min(created + Lifetime, last request +
+	// IdleTimeout). A request that does not change the session writes the
+	// new expiry back (with Touch when the store has it) only when it moves
+	// by more than IdleTimeout/10, so a read-heavy session costs at most one
+	// write per tenth of the timeout, and a session may end up to
+	// IdleTimeout/10 earlier than IdleTimeout after its last request.
+	//
+	// Default 0: no idle timeout.
+	IdleTimeout time.Duration
+
+	// Permanent is the initial Permanent flag of new sessions (see
+	// Session.SetPermanent): whether their cookie gets a Max-Age.
+	//
+	// Default false: browser-session cookies.
+	Permanent bool
+
+	// HashIDs stores each session under the SHA-256 hash of its id rather
+	// than the id itself, so the store's contents (a leaked backup, a
+	// timing attack on lookups) give no usable session id. Changing it
+	// loses every stored session.
+	//
+	// Default true.
+	HashIDs bool
+
+	// ErrorHandler answers a request whose session could not be opened or
+	// saved: a store error, a record too large, ErrConflict. When the error
+	// wraps ErrHeaderSent the response is already under way: the handler
+	// must not write to w and can only log or count the error.
+	//
+	// Default nil: log the error with Logger at level Error and, unless the
+	// header was sent, reply 500 Internal Server Error.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives the errors the default ErrorHandler handles, and a
+	// warning for each stored session that no longer decodes (the request
+	// then starts a fresh session).
+	//
+	// Default nil: slog.Default() at the time of logging.
+	Logger *slog.Logger
+
+	// now is the clock, replaced by tests.
+	now func() time.Time
+}
+
+// bufPool holds buffers for encoding records; stores do not keep the data
+// they are given, so a buffer is reused as soon as Save returns.
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// New returns a Manager over store with the default settings.
+func New(store Store) *Manager {
+	return &Manager{
+		Store:    store,
+		Codec:    codec.Default(),
+		Cookie:   defaultCookie,
+		Lifetime: DefaultLifetime,
+		HashIDs:  true,
+	}
+}
+
+// Open returns the session of r, the stored one its cookie names or a new,
+// empty one (see [SessionInterface]). A cookie that is malformed, or names a
+// missing, expired or undecodable session, is never adopted: the new
+// session gets a fresh id if it is saved. Open fails only on a store error.
+func (m *Manager) Open(r *http.Request) (*Session, error) {
+	s := new(Session)
+	if err := m.open(r, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Save stores s if it changed, refreshes its expiry (see IdleTimeout), or
+// deletes it when it became empty or was destroyed, and sets, renews or
+// expires the cookie on w (see [SessionInterface]). It adds "Vary: Cookie"
+// when the session was used. Call it before the response header is
+// written; [Manager.Handler] does that for you.
+func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error {
+	return m.save(w.Header(), r, s, false)
+}
+
+// Revoke deletes the stored session with the given store key, as
+// [Session.Key] and [Manager.Iterate] report it: the key is used as is,
+// never hashed again.
+func (m *Manager) Revoke(ctx context.Context, key string) error {
+	if err := m.Store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("sessionstore: revoke: %w", err)
+	}
+	return nil
+}
+
+// StoredSession is one stored session as [Manager.Iterate] sees it.
+type StoredSession struct {
+	// Key is the store key, for Revoke: the hash of the session's id when
+	// HashIDs is set, never the id itself.
+	Key       string
+	Values    map[string]any
+	Flashes   []FlashMessage
+	Created   time.Time
+	Expiry    time.Time
+	Permanent bool
+}
+
+// Iterate calls fn for each live stored session until fn returns false, for
+// administration: listing a user's sessions, revoking them with Revoke. It
+// needs a store that implements [Iterator] and otherwise fails with an
+// error wrapping errors.ErrUnsupported. Sessions that no longer decode are
+// logged and skipped. Whether fn may call the store (Revoke) while the walk
+// runs is up to the store; the memory store allows it.
+func (m *Manager) Iterate(ctx context.Context, fn func(StoredSession) bool) error {
+	it, ok := m.Store.(Iterator)
+	if !ok {
+		return fmt.Errorf("sessionstore: iterate: %T cannot iterate: %w", m.Store, errors.ErrUnsupported)
+	}
+	err := it.Iterate(ctx, func(key string, rec Record) bool {
+		st, err := decodeState(rec.Data, m.codec())
+		if err != nil {
+			m.logger().WarnContext(ctx, "sessionstore: iterate: skipping a session that does not decode", "error", err)
+			return true
+		}
+		return fn(StoredSession{
+			Key: key, Values: st.values, Flashes: st.flashes,
+			Created: st.created, Expiry: rec.Expiry, Permanent: st.permanent,
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("sessionstore: iterate: %w", err)
+	}
+	return nil
+}
+
+// open fills s with the session of r.
+func (m *Manager) open(r *http.Request, s *Session) error {
+	s.isNew, s.permDefault, s.permanent = true, m.Permanent, m.Permanent
+	id := cookieID(r.Header, m.Cookie.Name)
+	if id == "" {
+		return nil
+	}
+	key := m.storeKey(id)
+	rec, found, err := m.Store.Load(r.Context(), key)
+	if err != nil {
+		return fmt.Errorf("sessionstore: open: %w", err)
+	}
+	if !found {
+		return nil
+	}
+	st, err := decodeState(rec.Data, m.codec())
+	if err != nil {
+		m.logger().WarnContext(r.Context(), "sessionstore: stored session does not decode; starting a fresh one", "error", err)
+		s.key, s.stale = key, true
+		return nil
+	}
+	s.state = st
+	s.id, s.key, s.stored, s.isNew = id, key, true, false
+	s.version, s.expiry, s.raw = rec.Version, rec.Expiry, rec.Data
+	return nil
+}
+
+// save is Save on a response header. late says the header was sent, so no
+// cookie can be set any more.
+func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.accessed && !late {
+		addVary(h)
+	}
+	if !s.dirty() && (!s.stored || m.IdleTimeout <= 0) {
+		return nil // the common case, kept free of clock reads
+	}
+	sv := saving{m: m, s: s, ctx: r.Context(), now: m.clock(), late: late}
+	if !s.dirty() {
+		return sv.refresh()
+	}
+	wasPermanent := s.stored && s.loadedPermanent()
+	err := sv.commit()
+	s.ops = clearOps(s.ops)
+	if err != nil {
+		return err
+	}
+	switch {
+	case sv.newID || (s.stored && s.permanent != wasPermanent):
+		if late { // create and renew refuse a new id when late: Permanent changed
+			return fmt.Errorf("sessionstore: save: Permanent changed; the cookie cannot follow: %w", ErrHeaderSent)
+		}
+		m.setCookie(h, r, s, sv.now)
+	case s.dropCookie && !late:
+		m.expireCookie(h, r)
+	}
+	s.dropCookie = false
+	return nil
+}
+
+// saving is one save of a session, whose lock it holds.
+type saving struct {
+	m     *Manager
+	s     *Session
+	ctx   context.Context
+	now   time.Time
+	late  bool // the response header was sent: no new cookie possible
+	newID bool // the session got a fresh id: the client needs its cookie
+}
+
+// commit writes the changes of the session to the store.
+func (sv *saving) commit() error {
+	s := sv.s
+	if s.destroyed || s.stale {
+		if err := sv.discard(); err != nil {
+			return err
+		}
+	}
+	if !s.stored {
+		return sv.create()
+	}
+	if s.renew && !s.empty() {
+		if sv.late {
+			return fmt.Errorf("sessionstore: save: RenewID needs a new cookie; nothing saved: %w", ErrHeaderSent)
+		}
+		return sv.renew()
+	}
+	s.renew = false // an emptied session is deleted: nothing to renew
+	if sw, ok := sv.m.Store.(Swapper); ok {
+		return sv.swapLoop(sw)
+	}
+	return sv.overwrite()
+}
+
+// discard deletes the record of a destroyed or undecodable session and
+// leaves the session new: what the request stores next goes under a fresh id.
+func (sv *saving) discard() error {
+	s := sv.s
+	if s.key != "" {
+		if err := sv.m.Store.Delete(sv.ctx, s.key); err != nil {
+			return fmt.Errorf("sessionstore: save: delete: %w", err)
+		}
+		s.dropCookie = true
+	}
+	s.forget()
+	s.destroyed, s.stale, s.renew = false, false, false
+	return nil
+}
+
+// forget leaves s without a stored record.
+func (s *Session) forget() {
+	s.id, s.key, s.stored, s.version, s.raw, s.expiry = "", "", false, 0, nil, time.Time{}
+}
+
+// create stores a session that has no record under a fresh id, unless it is
+// empty.
+func (sv *saving) create() error {
+	s := sv.s
+	s.renew = false
+	if s.empty() {
+		return nil
+	}
+	if sv.late {
+		return fmt.Errorf("sessionstore: save: a new session needs a cookie; nothing saved: %w", ErrHeaderSent)
+	}
+	if s.created.IsZero() {
+		s.created = sv.now
+	}
+	id := newID()
+	key, exp := sv.m.storeKey(id), sv.expiry()
+	if err := sv.m.withRecord(s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) }); err != nil {
+		return fmt.Errorf("sessionstore: save: %w", err)
+	}
+	s.id, s.key, s.stored, s.version, s.expiry = id, key, true, 0, exp
+	sv.newID = true
+	return nil
+}
+
+// renew stores the session under a fresh id and deletes the old record. With
+// a Swapper the old record is deleted only over the version loaded; when a
+// concurrent request wrote it meanwhile, its changes are merged in and the
+// new record saved again.
+func (sv *saving) renew() error {
+	s := sv.s
+	oldKey, id := s.key, newID()
+	key := sv.m.storeKey(id)
+	sw, versioned := sv.m.Store.(Swapper)
+	for attempt := 1; ; attempt++ {
+		exp := sv.expiry()
+		if err := sv.m.withRecord(s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) }); err != nil {
+			return fmt.Errorf("sessionstore: save: %w", err)
+		}
+		s.expiry = exp
+		if !versioned {
+			if err := sv.m.Store.Delete(sv.ctx, oldKey); err != nil {
+				return fmt.Errorf("sessionstore: save: delete old id: %w", err)
+			}
+			break
+		}
+		ok, err := sw.CompareAndSwap(sv.ctx, oldKey, s.version, nil, sv.now.Add(-time.Hour))
+		if err != nil {
+			return fmt.Errorf("sessionstore: save: delete old id: %w", err)
+		}
+		if ok {
+			break
+		}
+		if err := sv.retry(attempt); err != nil {
+			return err
+		}
+		found, err := sv.reload()
+		if err != nil {
+			return err
+		}
+		if !found {
+			break // the old record is gone; a last save keeps the merged state
+		}
+	}
+	s.id, s.key, s.stored, s.version, s.renew = id, key, true, 0, false
+	sv.newID = true
+	return nil
+}
+
+// swapLoop writes the session over the version it loaded, or deletes it when
+// it became empty. When a concurrent request saved first, it loads that
+// record, applies this request's changes again and tries anew.
+func (sv *saving) swapLoop(sw Swapper) error {
+	s := sv.s
+	for attempt := 1; ; attempt++ {
+		swapped, err := sv.swap(sw)
+		if err != nil || swapped {
+			return err
+		}
+		if err := sv.retry(attempt); err != nil {
+			return err
+		}
+		found, err := sv.reload()
+		if err != nil {
+			return err
+		}
+		if !found {
+			s.forget()
+			s.dropCookie = true
+			return sv.create()
+		}
+	}
+}
+
+// swap makes one compare-and-swap of swapLoop.
+func (sv *saving) swap(sw Swapper) (bool, error) {
+	s := sv.s
+	if s.empty() {
+		ok, err := sw.CompareAndSwap(sv.ctx, s.key, s.version, nil, sv.now.Add(-time.Hour))
+		if err != nil {
+			return false, fmt.Errorf("sessionstore: save: delete: %w", err)
+		}
+		if ok {
+			s.forget()
+			s.dropCookie = true
+		}
+		return ok, nil
+	}
+	var swapped bool
+	exp := sv.expiry()
+	err := sv.m.withRecord(s, func(data []byte) (err error) {
+		swapped, err = sw.CompareAndSwap(sv.ctx, s.key, s.version, data, exp)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sessionstore: save: %w", err)
+	}
+	if swapped {
+		s.expiry = exp
+	}
+	return swapped, nil
+}
+
+// retry fails after the last attempt, else pauses a random, growing time
+// so that colliding requests spread out.
+func (sv *saving) retry(attempt int) error {
+	if attempt >= maxSwapAttempts {
+		return fmt.Errorf("sessionstore: save: %d tries: %w", attempt, ErrConflict)
+	}
+	t := time.NewTimer(rand.N(swapBackoff << attempt))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-sv.ctx.Done():
+		return fmt.Errorf("sessionstore: save: %w", sv.ctx.Err())
+	}
+}
+
+// overwrite saves the session over its record without a version check (the
+// last request to save wins), or deletes it when it became empty.
+func (sv *saving) overwrite() error {
+	s := sv.s
+	if s.empty() {
+		if err := sv.m.Store.Delete(sv.ctx, s.key); err != nil {
+			return fmt.Errorf("sessionstore: save: delete: %w", err)
+		}
+		s.forget()
+		s.dropCookie = true
+		return nil
+	}
+	exp := sv.expiry()
+	if err := sv.m.withRecord(s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, s.key, data, exp) }); err != nil {
+		return fmt.Errorf("sessionstore: save: %w", err)
+	}
+	s.expiry = exp
+	return nil
+}
+
+// reload replaces the state of the session by the record now stored under
+// its key with this request's changes applied again. It reports false when
+// the record is gone or no longer decodes; the state then holds only this
+// request's changes.
+func (sv *saving) reload() (bool, error) {
+	s := sv.s
+	rec, found, err := sv.m.Store.Load(sv.ctx, s.key)
+	if err != nil {
+		return false, fmt.Errorf("sessionstore: save: reload: %w", err)
+	}
+	var st state
+	if found {
+		if st, err = decodeState(rec.Data, sv.m.codec()); err != nil {
+			sv.m.logger().WarnContext(sv.ctx, "sessionstore: stored session does not decode; starting a fresh one", "error", err)
+			found = false
+		}
+	}
+	if !found {
+		st = state{permanent: s.permDefault}
+	}
+	for i := range s.ops {
+		s.ops[i].apply(&st)
+	}
+	s.state = st
+	if found {
+		s.version, s.expiry, s.raw = rec.Version, rec.Expiry, rec.Data
+	}
+	return found, nil
+}
+
+// refresh moves the expiry of an unchanged stored session forward when the
+// idle timeout asks for it and the move is worth a write.
+func (sv *saving) refresh() error {
+	s, m := sv.s, sv.m
+	exp := sv.expiry()
+	if exp.Sub(s.expiry) <= m.IdleTimeout/touchDivisor {
+		return nil
+	}
+	var err error
+	switch st := m.Store.(type) {
+	case Toucher:
+		_, err = st.Touch(sv.ctx, s.key, exp)
+	case Swapper:
+		// Losing means another request wrote, which moved the expiry too.
+		_, err = st.CompareAndSwap(sv.ctx, s.key, s.version, s.raw, exp)
+	default:
+		err = m.Store.Save(sv.ctx, s.key, s.raw, exp)
+	}
+	if err != nil {
+		return fmt.Errorf("sessionstore: refresh expiry: %w", err)
+	}
+	s.expiry = exp
+	return nil
+}
+
+// expiry returns when the session expires if saved now:
+// min(created + Lifetime, now + IdleTimeout).
+func (sv *saving) expiry() time.Time {
+	m := sv.m
+	exp := sv.s.created.Add(m.Lifetime)
+	if m.IdleTimeout > 0 {
+		if idle := sv.now.Add(m.IdleTimeout); idle.Before(exp) {
+			return idle
+		}
+	}
+	return exp
+}
+
+// loadedPermanent reports whether the cookie the client holds is permanent:
+// the flag before this request's SetPermanent calls. The caller holds s.mu.
+func (s *Session) loadedPermanent() bool {
+	p := s.permanent
+	for i := len(s.ops) - 1; i >= 0; i-- {
+		if s.ops[i].kind == opPermanent {
+			p = !s.ops[i].on
+		}
+	}
+	return p
+}
+
+// withRecord encodes the state of s into a pooled buffer and calls fn with it.
+func (m *Manager) withRecord(s *Session, fn func(data []byte) error) error {
+	bp := bufPool.Get().(*[]byte)
+	data, err := encodeState((*bp)[:0], m.codec(), &s.state)
+	if err == nil {
+		err = fn(data)
+		*bp = data
+	}
+	bufPool.Put(bp)
+	return err
+}
+
+// storeKey returns the store key of id.
+func (m *Manager) storeKey(id string) string {
+	if m.HashIDs {
+		return hashID(id)
+	}
+	return id
+}
+
+// setCookie sets the cookie carrying the id of s on h.
+func (m *Manager) setCookie(h http.Header, r *http.Request, s *Session, now time.Time) {
+	c := m.cookie(r, s.id)
+	if s.permanent {
+		age := m.Cookie.Lifetime
+		if age <= 0 {
+			age = s.created.Add(m.Lifetime).Sub(now)
+		}
+		c.MaxAge = max(1, int(age/time.Second))
+		c.Expires = now.Add(time.Duration(c.MaxAge) * time.Second)
+	}
+	setCookie(h, c)
+	addVary(h)
+}
+
+// expireCookie tells the client to drop its session cookie.
+func (m *Manager) expireCookie(h http.Header, r *http.Request) {
+	c := m.cookie(r, "")
+	c.MaxAge, c.Expires = -1, time.Unix(1, 0)
+	setCookie(h, c)
+	addVary(h)
+}
+
+func (m *Manager) cookie(r *http.Request, value string) *http.Cookie {
+	co := &m.Cookie
+	return &http.Cookie{
+		Name: co.Name, Value: value, Path: co.Path, Domain: co.Domain,
+		HttpOnly: co.HttpOnly, SameSite: co.SameSite, Partitioned: co.Partitioned,
+		Secure: co.Secure == SecureAlways || co.Secure == SecureAuto && r.TLS != nil,
+	}
+}
+
+// handleError passes err to the ErrorHandler or the default one.
+func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	if m.ErrorHandler != nil {
+		m.ErrorHandler(w, r, err)
+		return
+	}
+	m.logger().ErrorContext(r.Context(), "sessionstore: session error",
+		"error", err, "method", r.Method, "path", r.URL.Path)
+	if !errors.Is(err, ErrHeaderSent) {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	}
+}
+
+func (m *Manager) codec() codec.Codec {
+	if m.Codec == nil {
+		return codec.MsgPack{}
+	}
+	return m.Codec
+}
+
+func (m *Manager) logger() *slog.Logger {
+	if m.Logger == nil {
+		return slog.Default()
+	}
+	return m.Logger
+}
+
+func (m *Manager) clock() time.Time {
+	if m.now != nil {
+		return m.now()
+	}
+	return time.Now()
+}
+
+// addVary adds "Cookie" to the Vary header unless it is there.
+func addVary(h http.Header) {
+	for _, v := range h["Vary"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), "Cookie") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Cookie")
+}
+
+// clearOps empties ops, dropping the values it references.
+func clearOps(ops []op) []op {
+	clear(ops)
+	return ops[:0]
+}

@@ -1,0 +1,212 @@
+package sessionstore
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+)
+
+// errResponseReplaced is returned by writes of a handler whose session could
+// not be saved: the ErrorHandler answered the request instead.
+var errResponseReplaced = errors.New("sessionstore: the session could not be saved; the error handler answered the request")
+
+// Handler returns middleware that opens the session of each request before
+// next runs and saves it when the response header is written.
+//
+// The handler finds the session with [FromContext] (or [Manager.Get]). The
+// response is never buffered: the session is saved when next first calls
+// WriteHeader, Write, Flush or ReadFrom on its ResponseWriter, or when next
+// returns if it wrote nothing. The ResponseWriter handed to next keeps
+// http.Flusher, http.Hijacker and io.ReaderFrom working, and unwraps for
+// http.ResponseController.
+//
+// What happens when things go wrong:
+//   - A store error while opening goes to the ErrorHandler (default: 500)
+//     and next does not run.
+//   - A store error at the save before the header goes to the ErrorHandler,
+//     which answers instead of next; next's own writes then fail.
+//   - Changes made after the header was sent are saved when next returns if
+//     they need no new cookie (values of a session the client already
+//     holds). A change that needs one (the first value of a new session,
+//     RenewID, values after Destroy) is not saved: it goes to the
+//     ErrorHandler as an error wrapping ErrHeaderSent, as does a store error
+//     then. Hijack counts as sending the header.
+//   - When next panics before the header was written, nothing is saved and
+//     the panic goes on up to net/http; a session saved earlier stays saved.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rq := &request{m: m, w: w}
+		if err := m.open(r, &rq.s); err != nil {
+			m.handleError(w, r, err)
+			return
+		}
+		rq.ctx = sessionContext{Context: r.Context(), rq: rq}
+		rq.r = r.WithContext(&rq.ctx)
+		rq.rw = responseWriter{ResponseWriter: w, rq: rq}
+		next.ServeHTTP(&rq.rw, rq.r)
+		rq.finish()
+	})
+}
+
+// FromContext returns the session that the innermost [Manager.Handler] put
+// in ctx, or nil outside of one.
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(ctxKey{}).(*Session)
+	return s
+}
+
+// Get returns the session that m's Handler opened for r, or nil when r did
+// not come through it. Use it when several Managers (several cookies) wrap
+// one handler; otherwise FromContext is enough.
+func (m *Manager) Get(r *http.Request) *Session {
+	s, _ := r.Context().Value(m).(*Session)
+	return s
+}
+
+// ctxKey is the context key of FromContext.
+type ctxKey struct{}
+
+// request is the state of one request through Handler, allocated in one
+// piece: the session, the context that carries it and the ResponseWriter.
+type request struct {
+	m *Manager
+	w http.ResponseWriter // the server's
+	r *http.Request       // the one next gets
+
+	s   Session
+	ctx sessionContext
+	rw  responseWriter
+
+	headerSent bool // the header was written (or the save before it ran)
+	failed     bool // that save failed and the ErrorHandler answered
+}
+
+// sessionContext is the request context with the session in it. It saves
+// the allocation of context.WithValue; it answers Value for ctxKey{} and for
+// its Manager, and leaves everything else to the parent.
+type sessionContext struct {
+	context.Context
+	rq *request
+}
+
+// Value returns the session for ctxKey{} or the Manager, else the parent's
+// value for key.
+func (c *sessionContext) Value(key any) any {
+	if key == (ctxKey{}) || key == any(c.rq.m) {
+		return &c.rq.s
+	}
+	return c.Context.Value(key)
+}
+
+// beforeHeader saves the session unless that was done, and reports whether
+// the response may go on. late says no cookie can be set (Hijack).
+func (rq *request) beforeHeader(late bool) bool {
+	if rq.headerSent {
+		return !rq.failed
+	}
+	rq.headerSent = true
+	err := rq.m.save(rq.w.Header(), rq.r, &rq.s, late)
+	switch {
+	case err == nil:
+		return true
+	case late:
+		rq.m.handleError(rq.w, rq.r, lateError(err))
+		return true
+	}
+	rq.failed = true
+	rq.m.handleError(rq.w, rq.r, err)
+	return false
+}
+
+// finish saves the session when next returned: all of it if next wrote
+// nothing, else the changes made after the header, if any.
+func (rq *request) finish() {
+	if !rq.headerSent {
+		rq.beforeHeader(false)
+		return
+	}
+	if rq.failed || !rq.s.isDirty() {
+		return
+	}
+	if err := rq.m.save(rq.w.Header(), rq.r, &rq.s, true); err != nil {
+		rq.m.handleError(rq.w, rq.r, lateError(err))
+	}
+}
+
+// lateError makes sure err, from a save after the header, wraps ErrHeaderSent.
+func lateError(err error) error {
+	if errors.Is(err, ErrHeaderSent) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, ErrHeaderSent)
+}
+
+// isDirty is dirty with the lock taken.
+func (s *Session) isDirty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirty()
+}
+
+// responseWriter saves the session before the header goes out.
+type responseWriter struct {
+	http.ResponseWriter
+	rq *request
+}
+
+// WriteHeader saves the session, then writes the header. Informational
+// headers (1xx, except 101 Switching Protocols) pass straight through.
+func (w *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	if w.rq.beforeHeader(false) {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+// Write saves the session if the header was not written, then writes p.
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.rq.beforeHeader(false) {
+		return 0, errResponseReplaced
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush implements http.Flusher.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError saves the session if the header was not written, then flushes;
+// http.ResponseController calls it.
+func (w *responseWriter) FlushError() error {
+	if !w.rq.beforeHeader(false) {
+		return errResponseReplaced
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker. The session is saved first, but no cookie
+// can be set any more: a change that needs one is reported.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.rq.beforeHeader(true) {
+		return nil, nil, errResponseReplaced
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// ReadFrom implements io.ReaderFrom, keeping the server's sendfile path
+// for http.ServeContent and io.Copy.
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !w.rq.beforeHeader(false) {
+		return 0, errResponseReplaced
+	}
+	return io.Copy(w.ResponseWriter, src)
+}
+
+// Unwrap returns the server's ResponseWriter, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

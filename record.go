@@ -1,0 +1,119 @@
+package sessionstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sessionstore/sessionstore/codec"
+)
+
+// The bytes a Manager stores for a session wrap the codec's encoding of the
+// values in a small header that holds what the Manager itself needs:
+//
+//	byte     recordFormat (1)
+//	byte     flags: bit 0 permanent
+//	varint   created, Unix nanoseconds
+//	uvarint  number of flash messages, then each as
+//	         uvarint length + category, uvarint length + message
+//	rest     the codec's encoding of the values; absent when there are none
+//
+// Flash messages live in the header rather than among the values so they
+// work with every codec and never collide with a user's key.
+const (
+	recordFormat  = 1
+	flagPermanent = 1 << 0
+)
+
+// errRecord is wrapped when stored bytes are not a record this package wrote.
+// It wraps codec.ErrDecode, so both header and value failures read as "does
+// not decode".
+var errRecord = fmt.Errorf("sessionstore: malformed session record: %w", codec.ErrDecode)
+
+// encodeState appends the stored form of st to buf.
+func encodeState(buf []byte, c codec.Codec, st *state) ([]byte, error) {
+	var flags byte
+	if st.permanent {
+		flags |= flagPermanent
+	}
+	buf = append(buf, recordFormat, flags)
+	buf = binary.AppendVarint(buf, st.created.UnixNano())
+	buf = binary.AppendUvarint(buf, uint64(len(st.flashes)))
+	for _, f := range st.flashes {
+		buf = appendString(buf, f.Category)
+		buf = appendString(buf, f.Message)
+	}
+	if len(st.values) == 0 {
+		return buf, nil
+	}
+	vals, err := c.Encode(st.values)
+	if err != nil {
+		return nil, fmt.Errorf("sessionstore: encode: %w", err)
+	}
+	return append(buf, vals...), nil
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+// decodeState parses data written by encodeState. Every failure wraps
+// codec.ErrDecode.
+func decodeState(data []byte, c codec.Codec) (state, error) {
+	var st state
+	if len(data) < 2 || data[0] != recordFormat {
+		return st, errRecord
+	}
+	st.permanent = data[1]&flagPermanent != 0
+	data = data[2:]
+	created, n := binary.Varint(data)
+	if n <= 0 {
+		return st, errRecord
+	}
+	st.created = time.Unix(0, created)
+	data = data[n:]
+	count, n := binary.Uvarint(data)
+	if n <= 0 || count > uint64(len(data)) { // each message takes 2 bytes at least
+		return st, errRecord
+	}
+	data = data[n:]
+	if count > 0 {
+		st.flashes = make([]FlashMessage, count)
+	}
+	for i := range st.flashes {
+		var ok bool
+		f := &st.flashes[i]
+		if f.Category, data, ok = cutString(data); !ok {
+			return st, errRecord
+		}
+		if f.Message, data, ok = cutString(data); !ok {
+			return st, errRecord
+		}
+	}
+	if len(data) == 0 {
+		return st, nil
+	}
+	vals, err := c.Decode(data)
+	if err != nil {
+		if !errors.Is(err, codec.ErrDecode) {
+			err = fmt.Errorf("%w: %w", codec.ErrDecode, err)
+		}
+		return st, fmt.Errorf("sessionstore: decode: %w", err)
+	}
+	if len(vals) > 0 {
+		st.values = vals
+	}
+	return st, nil
+}
+
+// cutString reads a length-prefixed string off the front of data.
+func cutString(data []byte) (string, []byte, bool) {
+	l, n := binary.Uvarint(data)
+	if n <= 0 || l > uint64(len(data)-n) {
+		return "", nil, false
+	}
+	end := n + int(l)
+	return string(data[n:end]), data[end:], true
+}
