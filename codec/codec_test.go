@@ -276,6 +276,9 @@ func equal(got, want any) bool {
 	case float64:
 		g := got.(float64)
 		return math.Float64bits(g) == math.Float64bits(w) || (math.IsNaN(g) && math.IsNaN(w))
+	case float32:
+		g := got.(float32)
+		return math.Float32bits(g) == math.Float32bits(w) || (g != g && w != w)
 	case map[string]any:
 		g := got.(map[string]any)
 		if (g == nil) != (w == nil) || len(g) != len(w) {

@@ -40,8 +40,9 @@ func sample() map[string]any {
 	}
 }
 
-func TestDecodeGarbage(t *testing.T) {
-	garbage := map[string][]byte{
+// garbage is input no codec decodes, by what it is.
+func garbage() map[string][]byte {
+	return map[string][]byte{
 		"nil":                         nil,
 		"empty":                       {},
 		"zero byte":                   {0},
@@ -72,6 +73,10 @@ func TestDecodeGarbage(t *testing.T) {
 		"json number too large":     []byte(`{"a":1e400}`),
 		"json deep nesting":         []byte(`{"a":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`),
 	}
+}
+
+func TestDecodeGarbage(t *testing.T) {
+	garbage := garbage()
 	for _, c := range allCodecs() {
 		for name, data := range garbage {
 			t.Run(c.name+"/"+name, func(t *testing.T) {

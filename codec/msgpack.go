@@ -159,6 +159,9 @@ func (c MsgPack) Encode(values map[string]any) ([]byte, error) {
 // keys whose values are of the kinds Encode writes.
 func (c MsgPack) Decode(data []byte) (map[string]any, error) {
 	d := decoder{b: data, reg: c.reg}
+	if len(data) <= maxSharedStrings {
+		d.s = string(data)
+	}
 	n, err := d.mapLen()
 	if err != nil {
 		return nil, err
@@ -438,7 +441,17 @@ type decoder struct {
 	b     []byte
 	reg   *registry
 	depth int
+
+	// s, when set, is a copy of all the data b started as; the strings
+	// decoded are slices of it, one allocation for all the keys and string
+	// values of a session instead of one each.
+	s string
 }
+
+// maxSharedStrings is the largest input whose strings share one copy of
+// it. Above it each string is copied on its own, so that a short string
+// kept after the session does not keep a large input alive.
+const maxSharedStrings = 4096
 
 var errTruncated = fmt.Errorf("%w: msgpack: truncated data", ErrDecode)
 
@@ -560,8 +573,12 @@ func (d *decoder) strBody(c byte) (s string, ok bool, err error) {
 	if err != nil {
 		return "", true, err
 	}
+	start := len(d.s) - len(d.b)
 	p, err := d.take(n)
-	return string(p), true, err
+	if err != nil || d.s == "" {
+		return string(p), true, err
+	}
+	return d.s[start : start+n], true, nil
 }
 
 func (d *decoder) sliceBody(n int) ([]any, error) {

@@ -1,0 +1,175 @@
+package codec_test
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/sessionstore/sessionstore/codec"
+)
+
+// The seeds of every fuzz target run in the normal go test; to fuzz:
+//
+//	go test -run '^$' -fuzz FuzzMsgPackDecode -fuzztime 30s ./codec/
+
+// addSeeds adds a valid encoding of several sessions, then every garbage
+// input, to f's corpus.
+func addSeeds(f *testing.F, c codec.Codec, extra ...map[string]any) {
+	f.Helper()
+	sessions := append([]map[string]any{sample(), typicalSession(), {}}, extra...)
+	for _, m := range sessions {
+		data, err := c.Encode(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, data := range garbage() {
+		f.Add(data)
+	}
+}
+
+// everyKind is one session holding each case of TestRoundTrip that c
+// encodes, so the decoders' seeds cover every kind of value.
+func everyKind(f *testing.F, c codec.Codec) map[string]any {
+	registerGob(f, user{})
+	m := map[string]any{}
+	for _, tc := range roundTripCases(f) {
+		if _, err := c.Encode(map[string]any{"v": tc.in}); err == nil {
+			m[tc.name] = tc.in
+		}
+	}
+	return m
+}
+
+// checkDecodeError fails unless err is nil or wraps ErrDecode with no map.
+func checkDecodeError(t *testing.T, m map[string]any, err error) {
+	t.Helper()
+	if err != nil && !errors.Is(err, codec.ErrDecode) {
+		t.Fatalf("Decode error %v does not wrap ErrDecode", err)
+	}
+	if err != nil && m != nil {
+		t.Fatalf("Decode returned a map with its error %v", err)
+	}
+	if err == nil && m == nil {
+		t.Fatal("Decode returned a nil map and no error")
+	}
+}
+
+// FuzzMsgPackDecode: any input decodes or fails with ErrDecode; what
+// decodes encodes again, to data that decodes to the same values.
+func FuzzMsgPackDecode(f *testing.F) {
+	c := newMsgPack()
+	addSeeds(f, c, everyKind(f, c))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := c.Decode(data)
+		checkDecodeError(t, m, err)
+		if err != nil {
+			return
+		}
+		again, err := c.Encode(m)
+		if err != nil {
+			t.Fatalf("Encode of decoded values %v: %v", m, err)
+		}
+		m2, err := c.Decode(again)
+		if err != nil {
+			t.Fatalf("Decode of re-encoded values: %v", err)
+		}
+		if !equal(m2, m) {
+			t.Fatalf("decode, encode, decode: %v, want %v", m2, m)
+		}
+	})
+}
+
+// FuzzMsgPackRoundTrip: values of every built-in kind, built from the
+// fuzzer's numbers and strings, come back exactly.
+func FuzzMsgPackRoundTrip(f *testing.F) {
+	f.Add("key", int64(1), uint64(2), 3.5, []byte("b"), int64(1700000000), uint32(5), int32(3600), "Europe/Paris")
+	f.Add("", int64(math.MinInt64), uint64(math.MaxUint64), math.Inf(-1), []byte(nil), int64(-62135596800), uint32(999999999), int32(-43200), "")
+	f.Add("é", int64(-33), uint64(128), math.NaN(), []byte{}, int64(math.MaxInt64), uint32(0), int32(19800), "UTC")
+	c := newMsgPack()
+	f.Fuzz(func(t *testing.T, key string, i int64, u uint64, fl float64, b []byte, sec int64, nsec uint32, offset int32, zone string) {
+		when := time.Unix(sec, int64(nsec%1e9))
+		var loc *time.Location
+		switch {
+		case offset%3 == 0:
+			loc = time.FixedZone(zone, int(offset))
+		case offset%3 == 1:
+			loc = time.UTC
+		default:
+			loc = time.Local
+		}
+		if l, err := time.LoadLocation(zone); err == nil && offset%2 == 0 {
+			loc = l
+		}
+		in := map[string]any{
+			"list": []any{int(i), int8(i), int16(i), int32(i), i, uint(u), uint8(u), uint16(u),
+				uint32(u), u, float32(fl), fl, b, key, i%2 == 0, nil, when.In(loc)},
+			"map": map[string]any{key: b},
+		}
+		data, err := c.Encode(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == nil { // nil []byte comes back empty
+			b = []byte{}
+			in["list"].([]any)[12] = b
+			in["map"].(map[string]any)[key] = b
+		}
+		in["list"].([]any)[16] = when.In(loc).Round(0)
+		if !equal(out, in) {
+			t.Fatalf("got %v\nwant %v", out, in)
+		}
+	})
+}
+
+// FuzzGobDecode: any input decodes or fails with ErrDecode, without a
+// panic. (Unlike MsgPack, what gob decodes need not encode again: gob can
+// decode a nil pointer inside an interface, and not encode one.)
+func FuzzGobDecode(f *testing.F) {
+	c := codec.Gob{}
+	addSeeds(f, c, everyKind(f, c))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := c.Decode(data)
+		checkDecodeError(t, m, err)
+	})
+}
+
+// FuzzJSONDecode: any input decodes or fails with ErrDecode; what decodes
+// encodes again, and that encoding is a fixed point: decoding and encoding
+// it again gives the same bytes.
+func FuzzJSONDecode(f *testing.F) {
+	c := codec.JSON{}
+	addSeeds(f, c, everyKind(f, c))
+	for _, s := range []string{`{"a":1.0,"b":-0,"c":1e400}`, `{"a":18446744073709551616}`, `{"\ud800":"\xff"}`, ` {} `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := c.Decode(data)
+		checkDecodeError(t, m, err)
+		if err != nil {
+			return
+		}
+		once, err := c.Encode(m)
+		if err != nil {
+			t.Fatalf("Encode of decoded values %v: %v", m, err)
+		}
+		m2, err := c.Decode(once)
+		if err != nil {
+			t.Fatalf("Decode of %s: %v", once, err)
+		}
+		twice, err := c.Encode(m2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(once, twice) {
+			t.Fatalf("encode(decode(x)) is not a fixed point:\n%s\n%s", once, twice)
+		}
+	})
+}
