@@ -181,7 +181,7 @@ func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool,
 	}
 	rec, live, err := decode(val, time.Now())
 	if err != nil {
-		return sessionstore.Record{}, false, fmt.Errorf("redis: load %q: %w", id, err)
+		return sessionstore.Record{}, false, fmt.Errorf("redis: load: %w", err)
 	}
 	return rec, live, nil
 }
@@ -284,7 +284,7 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 			}
 			rec, live, err := decode(val, now)
 			if err != nil {
-				return fmt.Errorf("key %q: %w", keys[i], err)
+				return err
 			}
 			if live && !fn(keys[i][len(s.prefix):], rec) {
 				return stop
@@ -429,7 +429,8 @@ func encode(data []byte, expiryMillis int64, version uint64) []byte {
 // decode parses a stored value and reports whether it is live at now.
 func decode(val string, now time.Time) (rec sessionstore.Record, live bool, err error) {
 	if len(val) < headerSize {
-		return rec, false, fmt.Errorf("value of %d bytes is not a session record", len(val))
+		// Ids stay out of the message: they may be live session ids.
+		return rec, false, fmt.Errorf("a value of %d bytes under the prefix is not a session record", len(val))
 	}
 	ms := int64(binary.BigEndian.Uint64([]byte(val[expiryOffset : expiryOffset+8])))
 	if ms <= now.UnixMilli() {

@@ -373,3 +373,56 @@ func TestKeyLayoutCluster(t *testing.T) {
 	t.Parallel()
 	testKeyLayout(t, newCluster(t))
 }
+
+// testSpread saves sessions through client and checks that they landed on
+// every node, and that Iterate and Count find each one exactly once: they
+// must walk every master of a Cluster, every shard of a Ring.
+func testSpread(t *testing.T, client goredis.UniversalClient, nodes []goredis.UniversalClient) {
+	ctx := context.Background()
+	prefix := newPrefix(t)
+	s := newStore(t, client, redis.Options{Prefix: prefix, ScanCount: 7}) // several SCAN batches per node
+	const n = 90
+	want := map[string]bool{}
+	for i := range n {
+		id := fmt.Sprint("spread-", i)
+		want[id] = true
+		if err := s.Save(ctx, id, []byte(id), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		// Touch and CompareAndSwap run as scripts on the key's own node.
+		if ok, err := s.Touch(ctx, id, time.Now().Add(2*time.Hour)); !ok || err != nil {
+			t.Fatalf("Touch(%s) = %v, %v", id, ok, err)
+		}
+	}
+	for i, node := range nodes {
+		if keys := keysUnder(t, node, prefix); len(keys) == 0 {
+			t.Errorf("node %d holds none of the %d sessions", i, n)
+		}
+	}
+	seen := map[string]int{}
+	err := s.Iterate(ctx, func(id string, rec sessionstore.Record) bool {
+		seen[id]++
+		if string(rec.Data) != id {
+			t.Errorf("Iterate: %s has data %q", id, rec.Data)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range want {
+		if seen[id] != 1 {
+			t.Errorf("Iterate visited %s %d times, want once", id, seen[id])
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("Iterate visited %d ids, want %d", len(seen), n)
+	}
+	if got, err := s.Count(ctx); got != n || err != nil {
+		t.Errorf("Count = %d, %v; want %d", got, err, n)
+	}
+	visits := 0
+	if err := s.Iterate(ctx, func(string, sessionstore.Record) bool { visits++; return visits < 5 }); err != nil || visits != 5 {
+		t.Errorf("Iterate stopped by fn after %d visits (err %v), want 5", visits, err)
+	}
+}
