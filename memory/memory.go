@@ -9,8 +9,10 @@
 //
 // The store is split into shards, each with its own lock and chosen by a
 // seeded hash of the id, so calls on different sessions rarely wait for each
-// other. Save and Load copy the data (one allocation each): a caller may reuse
-// its buffer once Save returns, and may keep or change what Load returned.
+// other. Save and Load copy the data, so a caller may reuse its buffer once
+// Save returns and may keep or change what Load returned. Load allocates once,
+// for the caller's copy; Save copies into the stored buffer when the new data
+// fits it, else allocates once.
 //
 // Expiry is exact: every read compares the expiry with the clock, so a record
 // is never returned at or after its expiry. A background goroutine removes
@@ -58,6 +60,13 @@ const (
 )
 
 const (
+	// inPlaceMax is the largest stored buffer a Save of data that fits
+	// overwrites in place, sparing an allocation; readers copy such a buffer
+	// while holding the shard lock. A bigger buffer is never modified once
+	// stored, so readers copy it after releasing the lock and a big copy
+	// never blocks the shard.
+	inPlaceMax = 8 << 10
+
 	// shardBits sets the number of shards: 64 keeps lock contention low on
 	// many cores and costs about 8 KiB for an empty store.
 	shardBits = 6
@@ -136,8 +145,7 @@ type shardState struct {
 	index     uint64
 }
 
-// entry is one stored record. data is never modified once stored: Save
-// replaces it, so Load may copy it after releasing the lock.
+// entry is one stored record.
 type entry struct {
 	data    []byte
 	expiry  int64 // Unix nanoseconds
@@ -189,26 +197,28 @@ func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool,
 	if err := s.check(ctx, "load", id); err != nil {
 		return sessionstore.Record{}, false, err
 	}
+	now := s.tab.nowNanos()
 	sh := s.shard(id)
 	sh.mu.RLock()
 	e, ok := sh.m[id]
-	sh.mu.RUnlock()
-	// The clock is read after the lookup, so a record is never returned at
-	// or after its expiry, however long the lookup waited for the lock.
-	if !ok || e.expiry <= s.tab.nowNanos() {
+	if !ok || e.expiry <= now {
+		sh.mu.RUnlock()
 		return sessionstore.Record{}, false, nil
 	}
-	return sessionstore.Record{
-		Data:    clone(e.data),
-		Expiry:  time.Unix(0, e.expiry),
-		Version: e.version,
-	}, true, nil
+	data, owned := e.copyMutable()
+	sh.mu.RUnlock()
+	if !owned {
+		data = clone(data)
+	}
+	return sessionstore.Record{Data: data, Expiry: time.Unix(0, e.expiry), Version: e.version}, true, nil
 }
 
 // Save stores a copy of data under id until expiry; see sessionstore.Store.
 // It fails with an error wrapping sessionstore.ErrTooLarge above
 // MaxDataSize, and with one wrapping sessionstore.ErrFull when id is new and
-// the store is full (see [Options.MaxSessions]).
+// the store is full (see [Options.MaxSessions]). Save does not read the
+// clock: a record saved with an expiry already past is never returned, and
+// its memory is reclaimed by the next cleanup.
 func (s *Store) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
 	if err := s.checkWrite(ctx, "save", id, data); err != nil {
 		return err
@@ -226,10 +236,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	sh := s.shard(id)
 	sh.mu.Lock()
-	if _, ok := sh.m[id]; ok {
-		delete(sh.m, id)
-		s.tab.count.Add(-1)
-	}
+	_, ok := sh.m[id]
+	sh.remove(id, ok, &s.tab.count)
 	sh.mu.Unlock()
 	return nil
 }
@@ -251,8 +259,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, e
 	case e.expiry <= now || exp <= now:
 		// An expired record is removed while the lock is held anyway; a
 		// live one touched into the past is gone, as the contract says.
-		delete(sh.m, id)
-		s.tab.count.Add(-1)
+		sh.remove(id, true, &s.tab.count)
 		return e.expiry > now, nil
 	}
 	e.expiry = exp
@@ -278,11 +285,14 @@ func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, d
 // put writes data under id, unconditionally or, when cond is set, only over
 // the given version. It reports whether it wrote.
 func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry time.Time) (bool, error) {
-	now, exp := s.tab.nowNanos(), unixNanos(expiry)
-	gone := exp <= now
-	var buf []byte
-	if !gone {
-		buf = clone(data) // outside the lock: a big copy does not block the shard
+	exp := unixNanos(expiry)
+	var now int64 // Save needs no clock: Load hides what it stores expired
+	if cond {
+		now = s.tab.nowNanos()
+	}
+	var big []byte
+	if len(data) > inPlaceMax {
+		big = keep(data) // outside the lock: a big copy does not block the shard
 	}
 	sh := s.shard(id)
 	for purged := false; ; purged = true {
@@ -294,25 +304,30 @@ func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry ti
 				sh.mu.Unlock()
 				return false, nil
 			}
-		}
-		if gone {
-			if ok {
-				delete(sh.m, id)
-				s.tab.count.Add(-1)
+			if exp <= now { // a swap into the past leaves id gone
+				sh.remove(id, ok, &s.tab.count)
+				sh.mu.Unlock()
+				return true, nil
 			}
-			sh.mu.Unlock()
-			return true, nil
 		}
 		if !ok && !s.tab.reserve() {
 			sh.mu.Unlock()
 			if purged {
 				return false, fmt.Errorf("%w: %d sessions stored", sessionstore.ErrFull, s.tab.maxSessions)
 			}
-			// Other shards cannot be locked while this one is held (the
-			// cleanup goroutine locks them in another order), so purge
-			// unlocked and look again: id may have been stored meanwhile.
+			now = s.tab.nowNanos()
+			if exp <= now {
+				return true, nil // id is not stored and would be gone at once
+			}
+			// Purge with this shard unlocked, as two full Saves each
+			// holding its shard while locking the other's would deadlock;
+			// then look again, as id may have been stored meanwhile.
 			s.tab.purgeAll(now, nil)
 			continue
+		}
+		buf := big
+		if buf == nil {
+			buf = e.overwrite(data)
 		}
 		sh.seq++
 		sh.m[id] = entry{data: buf, expiry: exp, version: sh.seq<<shardBits | sh.index}
@@ -330,8 +345,9 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 		return err
 	}
 	type item struct {
-		id string
-		e  entry
+		id    string
+		e     entry
+		owned bool // e.data is already the caller's copy
 	}
 	var batch []item
 	for i := range s.tab.shards {
@@ -341,7 +357,9 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 		sh.mu.RLock()
 		for id, e := range sh.m {
 			if e.expiry > now {
-				batch = append(batch, item{id, e})
+				it := item{id: id, e: e}
+				it.e.data, it.owned = e.copyMutable()
+				batch = append(batch, it)
 			}
 		}
 		sh.mu.RUnlock()
@@ -354,7 +372,10 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 			if it.e.expiry <= s.tab.nowNanos() {
 				continue
 			}
-			rec := sessionstore.Record{Data: clone(it.e.data), Expiry: time.Unix(0, it.e.expiry), Version: it.e.version}
+			if !it.owned {
+				it.e.data = clone(it.e.data)
+			}
+			rec := sessionstore.Record{Data: it.e.data, Expiry: time.Unix(0, it.e.expiry), Version: it.e.version}
 			if !fn(it.id, rec) {
 				return nil
 			}
@@ -493,6 +514,14 @@ func (sh *shard) purge(now int64) int {
 	return n
 }
 
+// remove deletes id if stored, keeping count. The caller holds sh.mu.
+func (sh *shard) remove(id string, stored bool, count *atomic.Int64) {
+	if stored {
+		delete(sh.m, id)
+		count.Add(-1)
+	}
+}
+
 // lowerMinExpiry records that the shard holds a record expiring at exp. The
 // caller holds sh.mu.
 func (sh *shard) lowerMinExpiry(exp int64) {
@@ -535,8 +564,34 @@ func (j *janitor) stop() {
 	<-j.stopped
 }
 
-// clone copies b into a new slice, never nil, so empty data round-trips as
-// empty rather than missing.
+// copyMutable returns e.data and true, copied, if a Save may overwrite it in
+// place, else uncopied and false. The caller holds the shard lock.
+func (e entry) copyMutable() ([]byte, bool) {
+	if cap(e.data) <= inPlaceMax {
+		return clone(e.data), true
+	}
+	return e.data, false
+}
+
+// overwrite returns data copied into e's buffer when it fits and would be at
+// least half used, else into a new one. The caller holds the shard lock.
+func (e entry) overwrite(data []byte) []byte {
+	if c := cap(e.data); len(data) <= c && c <= inPlaceMax && len(data) >= c/2 {
+		buf := e.data[:len(data)]
+		copy(buf, data)
+		return buf
+	}
+	return keep(data)
+}
+
+// keep copies data for storing; append rounds the capacity up to the
+// allocator's size class, so a slightly larger Save later fits in place.
+func keep(data []byte) []byte {
+	return append([]byte(nil), data...)
+}
+
+// clone copies b for a caller into a new slice, never nil, so empty data
+// round-trips as empty rather than missing.
 func clone(b []byte) []byte {
 	c := make([]byte, len(b))
 	copy(c, b)

@@ -162,9 +162,13 @@ func TestExpiryInThePastDeletes(t *testing.T) {
 			t.Errorf("Touch with expiry %v: still found", exp)
 		}
 	}
-	if got := s.Held(); got != 0 {
-		t.Errorf("store holds %d records; want 0", got)
+	if n, err := s.Count(ctx); n != 0 || err != nil {
+		t.Errorf("Count = %d, %v; want 0", n, err)
 	}
+	s.Iterate(ctx, func(id string, _ sessionstore.Record) bool {
+		t.Errorf("Iterate visited %q, saved or touched into the past", id)
+		return true
+	})
 }
 
 func TestFarFutureExpiry(t *testing.T) {
