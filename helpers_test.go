@@ -174,7 +174,8 @@ func newClient(t testing.TB, srv *httptest.Server) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := srv.Client()
+	c := new(http.Client)
+	*c = *srv.Client() // a copy: srv.Client() returns one shared client
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &client{t: t, srv: srv, c: c}

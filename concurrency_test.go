@@ -1,0 +1,153 @@
+package sessionstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionstore/sessionstore"
+)
+
+func TestConcurrentRequestsKeepEachOthersKeys(t *testing.T) {
+	t.Parallel()
+	m, _ := newSpy(t, nil)
+	c := serve(t, m, app)
+	c.get("/put?k=start&v=1")
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() { c.get(fmt.Sprintf("/put?k=k%03d&v=%d", i, i)) })
+	}
+	wg.Wait()
+	_, body := c.get("/read")
+	if n := strings.Count(body, ";"); n != 101 {
+		t.Errorf("%d keys survived, want 101: %s", n, body)
+	}
+}
+
+func TestConcurrentUpdatesAllCount(t *testing.T) {
+	t.Parallel()
+	m, _ := newSpy(t, nil)
+	c := serve(t, m, app)
+	c.get("/put?k=start&v=1")
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() { c.get("/inc") })
+	}
+	wg.Wait()
+	if _, body := c.get("/read"); !strings.Contains(body, "n=100;") {
+		t.Errorf("read %q, want n=100", body)
+	}
+}
+
+// TestMergeOnConflict holds request A after its change, runs request B to
+// the end, then lets A save: A's compare-and-swap fails and its changes are
+// applied again on top of B's record.
+func TestMergeOnConflict(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, setup, a, b, want string
+	}{
+		{"different keys both survive", "/put?k=x&v=0", "/put?k=a&v=1", "/put?k=b&v=2", "a=1;b=2;x=0;"},
+		{"same key: the later save wins", "/put?k=x&v=0", "/put?k=x&v=A", "/put?k=x&v=B", "x=A;"},
+		{"updates both count", "/put?k=x&v=0", "/inc", "/inc", "n=2;x=0;"},
+		{"delete is applied again", "/put?k=x&v=0", "/del?k=y", "/put?k=y&v=1", "x=0;"},
+		{"clear is applied again", "/put?k=x&v=0", "/clear", "/put?k=y&v=1", ""},
+		{"flashes taken are only the ones seen", "/flash?c=i&m=old", "/flashes", "/flash?c=i&m=new", "i:new;"},
+		{"a change after a concurrent Destroy starts anew", "/put?k=x&v=0", "/put?k=a&v=1", "/destroy", "a=1;"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m, spy := newSpy(t, nil)
+			changed, release := make(chan struct{}), make(chan struct{})
+			c := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+				if rest, ok := strings.CutPrefix(r.URL.Path, "/hold"); ok {
+					// app's output waits, or writing it would save.
+					r.URL.Path = rest
+					rec := httptest.NewRecorder()
+					app(rec, r)
+					close(changed)
+					<-release
+					w.Write(rec.Body.Bytes())
+					return
+				}
+				app(w, r)
+			})
+			c.get(tc.setup)
+			doneA := make(chan struct{})
+			go func() {
+				defer close(doneA)
+				c.get("/hold" + tc.a)
+			}()
+			<-changed
+			c.get(tc.b)
+			close(release)
+			<-doneA
+			if n := spy.loads.Load(); n != 3 {
+				t.Errorf("%d loads, want 3: A's open, B's open, A's reload after its lost swap", n)
+			}
+			path := "/read"
+			if strings.HasPrefix(tc.want, "i:") {
+				path = "/flashes"
+			}
+			if _, body := c.get(path); body != tc.want {
+				t.Errorf("%s %q, want %q", path, body, tc.want)
+			}
+		})
+	}
+}
+
+// conflictStore never wins a compare-and-swap.
+type conflictStore struct{ *spyStore }
+
+func (conflictStore) CompareAndSwap(context.Context, string, uint64, []byte, time.Time) (bool, error) {
+	return false, nil
+}
+
+func TestEndlessConflictsGiveUp(t *testing.T) {
+	t.Parallel()
+	_, spy := newSpy(t, nil)
+	m := sessionstore.New(conflictStore{spy})
+	var errs errorLog
+	m.ErrorHandler = errs.handler
+	c := serve(t, m, app)
+	c.get("/put?k=a&v=1") // a new session is saved without a swap
+	res, _ := c.do("GET", "/put?k=b&v=2")
+	if e := errs.take(); res.StatusCode != http.StatusInternalServerError || len(e) != 1 || !errors.Is(e[0], sessionstore.ErrConflict) {
+		t.Errorf("got %s, errors %v; want 500 and ErrConflict", res.Status, e)
+	}
+	if n := spy.loads.Load(); n != 1+9 {
+		t.Errorf("%d loads, want 1 to open and 9 to merge after each lost swap but the last", n)
+	}
+}
+
+func TestLastWriterWinsWithoutSwapper(t *testing.T) {
+	t.Parallel()
+	mem := newMemory(t, nil)
+	m := sessionstore.New(plainStore{mem})
+	changed, release := make(chan struct{}), make(chan struct{})
+	c := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			sessionstore.FromContext(r.Context()).Put("a", "1")
+			close(changed)
+			<-release
+			return
+		}
+		app(w, r)
+	})
+	c.get("/put?k=x&v=0")
+	done := make(chan struct{})
+	go func() { defer close(done); c.get("/hold") }()
+	<-changed
+	c.get("/put?k=b&v=2")
+	close(release)
+	<-done
+	if _, body := c.get("/read"); body != "a=1;x=0;" {
+		t.Errorf("read %q: want the documented last-writer-wins a=1;x=0;", body)
+	}
+}
