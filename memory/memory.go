@@ -593,9 +593,11 @@ func keep(data []byte) []byte {
 // clone copies b for a caller into a new slice, never nil, so empty data
 // round-trips as empty rather than missing.
 func clone(b []byte) []byte {
-	c := make([]byte, len(b))
-	copy(c, b)
-	return c
+	if len(b) == 0 {
+		return []byte{}
+	}
+	// append, unlike make and copy, does not zero the memory it then fills.
+	return append([]byte(nil), b...)
 }
 
 // unixNanos converts t to Unix nanoseconds, clamping times beyond the int64
