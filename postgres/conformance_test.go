@@ -1,0 +1,69 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers"
+	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
+	"github.com/sessionstore/sessionstore/postgres"
+	"github.com/sessionstore/sessionstore/storetest"
+)
+
+// TestMain stops the containers the tests started.
+func TestMain(m *testing.M) { testservers.Main(m) }
+
+// newPool returns a pool to the PostgreSQL server shared by the tests.
+func newPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, _ := pgtest.New(t)
+	return pool
+}
+
+// harness runs the conformance suite on stores over their own tables of the
+// server of pool, each with a cleanup running every 50 ms beside the checks.
+func harness(pool *pgxpool.Pool) storetest.Harness {
+	return storetest.Harness{
+		NewStore: func(t testing.TB) sessionstore.Store {
+			return newStore(t, pool, postgres.Options{CleanupInterval: 50 * time.Millisecond})
+		},
+		MaxDataSize:         postgres.DefaultMaxDataSize,
+		NewUnreachableStore: newUnreachableStore,
+	}
+}
+
+// newUnreachableStore returns a store over a pool whose server address is a
+// port nothing listens on.
+func newUnreachableStore(t testing.TB) sessionstore.Store {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	pool, err := pgxpool.New(context.Background(), fmt.Sprintf("postgres://postgres@%s/postgres?connect_timeout=5", addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := postgres.New(pool, postgres.Options{CleanupInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, harness(newPool(t)))
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.RunBenchmarks(b, harness(newPool(b)))
+}

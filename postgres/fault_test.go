@@ -1,0 +1,149 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionstore/sessionstore/internal/testservers"
+	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
+	"github.com/sessionstore/sessionstore/postgres"
+)
+
+// The server stops while requests run: every call ends within its deadline
+// with a wrapped error, a Load never claims a wrong "found", and once the
+// server is back the same Store serves again with every session it
+// acknowledged before the stop.
+func TestServerStopsAndComesBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stops and starts a container")
+	}
+	pool, srv := pgtest.New(t, testservers.Dedicated())
+	s := newStore(t, pool, postgres.Options{})
+
+	const (
+		writers     = 4
+		callTimeout = 2 * time.Second
+		slack       = time.Second // scheduling, and the race detector
+	)
+	var (
+		mu    sync.Mutex
+		acked = map[string][]byte{} // saves that returned nil
+		fails atomic.Int64          // saves that failed after the stop
+		// enough is closed after the first 100 acknowledged saves.
+		enough = make(chan struct{})
+		once   sync.Once
+		// Once the server is stopped, writers report each failed Save on
+		// failed; once it is back, each successful one on recovered.
+		stopped, back     atomic.Bool
+		failed, recovered = make(chan struct{}, 1), make(chan struct{}, 1)
+		stop              = make(chan struct{})
+		wg                sync.WaitGroup
+	)
+	signal := func(ch chan struct{}) {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	ack := func(id string, data []byte) {
+		mu.Lock()
+		acked[id] = data
+		n := len(acked)
+		mu.Unlock()
+		if n >= 100 {
+			once.Do(func() { close(enough) })
+		}
+	}
+	for w := range writers {
+		wg.Go(func() {
+			var last string // this writer's last acknowledged id
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("writer%d-%d", w, i)
+				data := []byte(strings.Repeat(id, 10))
+				ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+				start := time.Now()
+				err := s.Save(ctx, id, data, time.Now().Add(time.Hour))
+				if took := time.Since(start); took > callTimeout+slack {
+					t.Errorf("Save took %v with a %v deadline", took, callTimeout)
+				}
+				switch {
+				case err == nil:
+					ack(id, data)
+					if back.Load() {
+						signal(recovered)
+					}
+				case !strings.HasPrefix(err.Error(), "postgres: save: "):
+					t.Errorf("Save error not wrapped: %v", err)
+				case stopped.Load():
+					fails.Add(1)
+					signal(failed)
+				}
+				if last != "" {
+					start = time.Now()
+					rec, found, err := s.Load(ctx, last)
+					if took := time.Since(start); took > callTimeout+slack {
+						t.Errorf("Load took %v with a %v deadline", took, callTimeout)
+					}
+					mu.Lock()
+					want := acked[last]
+					mu.Unlock()
+					switch {
+					case err != nil && !strings.HasPrefix(err.Error(), "postgres: load: "):
+						t.Errorf("Load error not wrapped: %v", err)
+					case err == nil && (!found || !bytes.Equal(rec.Data, want)):
+						t.Errorf("Load(%q) = %q, found %v, nil error; want the acknowledged data or an error", last, rec.Data, found)
+					}
+				}
+				cancel()
+				if err == nil {
+					last = id
+				}
+			}
+		})
+	}
+	stopWriters := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	defer stopWriters()
+
+	waitFor(t, enough, 30*time.Second, "100 acknowledged saves before the stop")
+	srv.Stop(t)
+	stopped.Store(true)
+	// docker stop may give the server seconds to shut down before it kills it.
+	waitFor(t, failed, 30*time.Second, "failed Save after the stop")
+
+	srv.Start(t)
+	back.Store(true)
+	waitFor(t, recovered, 30*time.Second, "successful Save after the restart")
+	stopWriters()
+
+	mu.Lock()
+	defer mu.Unlock()
+	ctx := context.Background()
+	for id, data := range acked {
+		rec, found, err := s.Load(ctx, id)
+		if err != nil || !found || !bytes.Equal(rec.Data, data) {
+			t.Errorf("after the restart: Load(%q) = found %v, err %v; an acknowledged save was lost", id, found, err)
+		}
+	}
+	t.Logf("%d saves acknowledged, all found after the restart; %d failed while the server was down", len(acked), fails.Load())
+}
+
+// waitFor fails t unless ch closes or yields a value within d.
+func waitFor(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Fatalf("no %s within %v", what, d)
+	}
+}
