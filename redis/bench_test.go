@@ -22,7 +22,7 @@ type pair struct {
 }
 
 func pairs(b *testing.B) []pair {
-	client := newClient(b).(*goredis.Client)
+	client, _ := newClient(b)
 	data := make([]byte, 200)
 	for i := range data {
 		data[i] = byte(i)

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/redis"
 )
 
@@ -178,24 +177,30 @@ func waitWorking(t *testing.T, s *redis.Store, limit time.Duration) {
 	}
 }
 
-// testFaults stops (or pauses) the server while requests run, then starts it
-// again and checks that the same Store works.
-func testServerStopped(t *testing.T, client goredis.UniversalClient, stop, start func()) {
+// TestFaultServerStopped stops the server while requests run, then starts
+// it again and checks that the same Store works.
+func TestFaultServerStopped(t *testing.T) {
+	t.Parallel()
+	client, srv := newClient(t, testservers.Dedicated())
 	s := newStore(t, client, redis.Options{})
-	results := runDuringFault(t, s, stop)
+	results := runDuringFault(t, s, func() { srv.Stop(t) })
 	// A stopped server refuses connections: calls fail fast, with the dial
 	// error (or the deadline, if retries outlast it).
 	checkFaultResults(t, results, func(err error) bool { return true })
-	start()
+	srv.Start(t)
 	waitWorking(t, s, 20*time.Second)
 }
 
-func testServerPaused(t *testing.T, client goredis.UniversalClient, pause, unpause func()) {
+// TestFaultServerPaused pauses the server (it hangs, refusing nothing) while
+// requests run, then unpauses it and checks that the same Store works.
+func TestFaultServerPaused(t *testing.T) {
+	t.Parallel()
+	client, srv := newClient(t, testservers.Dedicated())
 	s := newStore(t, client, redis.Options{})
-	results := runDuringFault(t, s, pause)
+	results := runDuringFault(t, s, func() { srv.Pause(t) })
 	// A paused server accepts connections and never answers: only the
 	// context ends the calls.
 	checkFaultResults(t, results, func(err error) bool { return errors.Is(err, context.DeadlineExceeded) })
-	unpause()
+	srv.Unpause(t)
 	waitWorking(t, s, 20*time.Second)
 }

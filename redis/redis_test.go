@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/redis"
 )
 
@@ -366,12 +367,36 @@ func pexpiretime(t *testing.T, client goredis.UniversalClient, key string) int64
 
 func TestKeyLayout(t *testing.T) {
 	t.Parallel()
-	testKeyLayout(t, newClient(t))
+	client, _ := newClient(t)
+	testKeyLayout(t, client)
 }
 
 func TestKeyLayoutCluster(t *testing.T) {
 	t.Parallel()
-	testKeyLayout(t, newCluster(t))
+	client, _ := newCluster(t)
+	testKeyLayout(t, client)
+}
+
+func TestSpreadCluster(t *testing.T) {
+	t.Parallel()
+	client, nodes := newCluster(t)
+	testSpread(t, client, nodes)
+}
+
+// TestSpreadRing runs a Ring over the shared server and one of its own.
+func TestSpreadRing(t *testing.T) {
+	t.Parallel()
+	a, srvA := newClient(t)
+	b, srvB := newClient(t, testservers.Dedicated())
+	if srvA.Addr == srvB.Addr {
+		t.Skip("a Ring needs two servers; SESSIONSTORE_REDIS_URL names one")
+	}
+	ring := goredis.NewRing(&goredis.RingOptions{
+		Addrs:                 map[string]string{"a": srvA.Addr, "b": srvB.Addr},
+		ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { ring.Close() })
+	testSpread(t, ring, []goredis.UniversalClient{a, b})
 }
 
 // testSpread saves sessions through client and checks that they landed on

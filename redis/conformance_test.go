@@ -1,0 +1,50 @@
+package redis_test
+
+import (
+	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/storetest"
+)
+
+// harness runs the conformance suite over client, each store under a prefix
+// of its own.
+func harness(client goredis.UniversalClient) storetest.Harness {
+	return storetest.Harness{
+		NewStore: func(t testing.TB) sessionstore.Store {
+			return newStore(t, client, redis.Options{})
+		},
+		MaxDataSize:     redis.DefaultMaxDataSize,
+		ExpiryPrecision: 0, // Load checks the expiry itself
+		NewUnreachableStore: func(t testing.TB) sessionstore.Store {
+			c := goredis.NewClient(&goredis.Options{Addr: closedAddr(t), ContextTimeoutEnabled: true})
+			t.Cleanup(func() { c.Close() })
+			s, err := redis.New(c, redis.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	client, _ := newClient(t)
+	storetest.Run(t, harness(client))
+}
+
+func TestConformanceCluster(t *testing.T) {
+	t.Parallel()
+	client, _ := newCluster(t)
+	storetest.Run(t, harness(client))
+}
+
+// BenchmarkStore runs the suite's benchmarks (Load, Save, pairs) on one server.
+func BenchmarkStore(b *testing.B) {
+	client, _ := newClient(b)
+	storetest.RunBenchmarks(b, harness(client))
+}
