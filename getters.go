@@ -116,7 +116,7 @@ func toInt64(v any) (int64, bool) {
 	case int64:
 		return n, true
 	case uint:
-		return int64(n), n <= math.MaxInt64
+		return uintToInt64(uint64(n))
 	case uint8:
 		return int64(n), true
 	case uint16:
@@ -124,13 +124,20 @@ func toInt64(v any) (int64, bool) {
 	case uint32:
 		return int64(n), true
 	case uint64:
-		return int64(n), n <= math.MaxInt64
+		return uintToInt64(n)
 	case float32:
 		return floatToInt64(float64(n))
 	case float64:
 		return floatToInt64(n)
 	}
 	return 0, false
+}
+
+func uintToInt64(n uint64) (int64, bool) {
+	if n > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(n), true
 }
 
 // floatToInt64 converts f when it is a whole number an int64 holds exactly.

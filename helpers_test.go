@@ -43,7 +43,7 @@ func (c *clock) Add(d time.Duration) {
 type spyStore struct {
 	*memory.Store
 	loads, saves, deletes, touches, swaps atomic.Int64
-	failLoad, failSave                     atomic.Pointer[error]
+	failLoad, failSave                    atomic.Pointer[error]
 }
 
 var errInjected = errors.New("injected store failure")

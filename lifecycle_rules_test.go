@@ -143,7 +143,7 @@ func TestPermanentCookieAndBrowserSessionCookie(t *testing.T) {
 	clk.Add(time.Hour)
 	res, _ := c.get("/permanent?on=1")
 	ck := sessionCookie(res)
-	if ck == nil || ck.MaxAge != int((9 * time.Hour).Seconds()) {
+	if ck == nil || ck.MaxAge != int((9*time.Hour).Seconds()) {
 		t.Fatalf("Set-Cookie %q: want Max-Age = the 9 h left of the absolute lifetime", res.Header.Get("Set-Cookie"))
 	}
 	id := ck.Value
