@@ -167,3 +167,82 @@ func BenchmarkPairParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPairInterleaved runs the three pairs in turn within every
+// iteration (rotating which goes first) and reports each one's mean time per
+// pair and its ratio to raw. On a busy machine, where separate benchmarks
+// meet different load, this is the figure to compare: all three see the same
+// moments.
+func BenchmarkPairInterleaved(b *testing.B) {
+	ctx := context.Background()
+	pairs := benchPairs(b, newPool(b))
+	b.Run("serial", func(b *testing.B) {
+		const id = "interleaved-session-id-0123456789abcdef0123456789ab"
+		spent := make([]time.Duration, len(pairs))
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			for k := range pairs {
+				c := (i + k) % len(pairs)
+				start := time.Now()
+				if err := pairs[c].pair(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+				spent[c] += time.Since(start)
+			}
+			i++
+		}
+		reportInterleaved(b, pairs, spent, i)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		var (
+			seq   atomic.Int64
+			spent = make([]atomic.Int64, len(pairs))
+			n     atomic.Int64
+		)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			id := fmt.Sprintf("interleaved-parallel-id-%032d", seq.Add(1))
+			for i := 0; pb.Next(); i++ {
+				for k := range pairs {
+					c := (i + k) % len(pairs)
+					start := time.Now()
+					if err := pairs[c].pair(ctx, id); err != nil {
+						b.Error(err)
+						return
+					}
+					spent[c].Add(int64(time.Since(start)))
+				}
+				n.Add(1)
+			}
+		})
+		total := make([]time.Duration, len(pairs))
+		for c := range spent {
+			total[c] = time.Duration(spent[c].Load())
+		}
+		reportInterleaved(b, pairs, total, int(n.Load()))
+	})
+}
+
+// reportInterleaved reports the mean time of each pair over n rounds, and
+// its ratio to the raw pair's.
+func reportInterleaved(b *testing.B, pairs []struct {
+	name string
+	pair pairFunc
+}, spent []time.Duration, n int) {
+	if n == 0 {
+		return
+	}
+	var raw float64
+	for c, p := range pairs {
+		if p.name == "raw" {
+			raw = float64(spent[c])
+		}
+	}
+	for c, p := range pairs {
+		b.ReportMetric(float64(spent[c])/float64(n), p.name+"-ns/pair")
+		if p.name != "raw" && raw > 0 {
+			b.ReportMetric(float64(spent[c])/raw, p.name+"/raw")
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -140,6 +141,16 @@ type Store struct {
 	cleanupDone chan struct{}
 	closeOnce   sync.Once
 }
+
+// The capabilities a Store offers, checked at compile time.
+var _ interface {
+	sessionstore.Store
+	sessionstore.Toucher
+	sessionstore.Swapper
+	sessionstore.Iterator
+	sessionstore.Counter
+	io.Closer
+} = (*Store)(nil)
 
 // statements holds the SQL of one table, built once in New.
 type statements struct {
@@ -357,8 +368,9 @@ func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, d
 }
 
 // Iterate calls fn for each live record, reading the table in pages of 100
-// rows by primary key. No connection is held while fn runs, so fn may call
-// the store (to delete what it visits, say).
+// rows in primary key order, so it holds at most one page in memory. No
+// connection is held while fn runs, so fn may call the store (to delete what
+// it visits, say).
 func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore.Record) bool) error {
 	after := []byte{}
 	for {
