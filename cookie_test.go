@@ -38,7 +38,7 @@ func FuzzCookieID(f *testing.F) {
 	} {
 		f.Add(seed, "")
 	}
-	f.Add("session=" + id, "session="+newID())
+	f.Add("session="+id, "session="+newID())
 	f.Fuzz(func(t *testing.T, line1, line2 string) {
 		h := http.Header{"Cookie": {line1}}
 		if line2 != "" {
