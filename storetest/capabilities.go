@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -398,6 +399,8 @@ func (s *suite) iterateChecks() []check {
 		{name: "visits exactly the live records with their data and ids as saved", run: s.iterateLive},
 		{name: "skips expired records", clock: true, run: s.iterateExpired},
 		{name: "stops when fn returns false", run: s.iterateStop},
+		{name: "fn may call the store: deleting each visited record revokes them all", run: s.iterateDeleting},
+		{name: "returns the context's error when the context ends during the walk", run: s.iterateCancelled},
 		{name: "does not visit another store's records", run: s.iterateIsolated},
 	}
 }
@@ -475,10 +478,7 @@ func (s *suite) iterateExpired(t tester, st *store) {
 }
 
 func (s *suite) iterateStop(t tester, st *store) {
-	expiry := time.Now().Add(longLife)
-	for i := range 10 {
-		s.save(t, st, fmt.Sprint("id ", i), payload(fmt.Sprint(i), 10), expiry)
-	}
+	s.fillForWalk(t, st)
 	calls := 0
 	err := st.iterator.Iterate(t.Context(), func(string, sessionstore.Record) bool {
 		calls++
@@ -486,6 +486,52 @@ func (s *suite) iterateStop(t tester, st *store) {
 	})
 	if err != nil || calls != 3 {
 		t.Errorf("Iterate with fn returning false on the 3rd call: %d calls, %v; want 3 calls, nil", calls, err)
+	}
+}
+
+// iterateDeleting revokes every session from within fn, as an administrator
+// does: a store that holds a lock while calling fn deadlocks here.
+func (s *suite) iterateDeleting(t tester, st *store) {
+	s.fillForWalk(t, st)
+	var err error
+	walk := func() {
+		err = st.iterator.Iterate(t.Context(), func(id string, _ sessionstore.Record) bool {
+			if derr := st.Delete(t.Context(), id); derr != nil {
+				t.Errorf("Delete(%s) from within Iterate = %v", quote(id), derr)
+			}
+			return true
+		})
+	}
+	if !within(t, promptly, "Iterate deleting each visited record", walk) {
+		return
+	}
+	if err != nil {
+		t.Errorf("Iterate = %v", err)
+	}
+	s.wantCount(t, st, 0)
+}
+
+func (s *suite) iterateCancelled(t tester, st *store) {
+	s.fillForWalk(t, st)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	err := st.iterator.Iterate(ctx, func(string, sessionstore.Record) bool {
+		cancel()
+		return true
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Iterate with the context cancelled in the first fn call = %v; want an error wrapping context.Canceled", err)
+	}
+}
+
+// walkRecords is how many records the walking checks save.
+const walkRecords = 10
+
+func (s *suite) fillForWalk(t tester, st *store) {
+	t.Helper()
+	expiry := time.Now().Add(longLife)
+	for i := range walkRecords {
+		s.save(t, st, fmt.Sprint("id ", i), payload(fmt.Sprint(i), 10), expiry)
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // recorder is a tester that records what the suite reports instead of
@@ -219,7 +221,7 @@ func (r *recorder) Helper()                  {}
 func (r *recorder) Name() string             { return r.name }
 func (r *recorder) Context() context.Context { return r.ctx }
 
-// failed returns the names of the subtests that failed themselves, not
+// failedLeaves returns the names of the subtests that failed themselves, not
 // through a subtest of theirs, in the order they started.
 func (rec *record) failedLeaves() []string {
 	var names []string
@@ -233,7 +235,7 @@ func (rec *record) failedLeaves() []string {
 
 func (rec *record) hasFailedChild(name string) bool {
 	for n, o := range rec.tests {
-		if o.failed && strings.HasPrefix(n, name+"/") {
+		if o.failed && n != name && (name == "" || strings.HasPrefix(n, name+"/")) {
 			return true
 		}
 	}
@@ -274,4 +276,73 @@ func (rec *record) report() string {
 		}
 	}
 	return b.String()
+}
+
+// TestRecorder checks that the recorder behaves like testing where the
+// suite relies on it.
+func TestRecorder(t *testing.T) {
+	var afterFatal, bodyReturned, parallelSawBody atomic.Bool
+	var cleanups []string
+	var mu sync.Mutex
+	addCleanup := func(s string) { mu.Lock(); cleanups = append(cleanups, s); mu.Unlock() }
+	a, b := make(chan struct{}), make(chan struct{})
+	meet := func(t tester, mine, theirs chan struct{}) {
+		close(mine)
+		select {
+		case <-theirs:
+		case <-time.After(5 * time.Second):
+			t.Errorf("parallel subtests did not overlap")
+		}
+	}
+
+	rec := runRecorded(t, func(t tester) {
+		t.Run("fatal", func(t tester) {
+			t.Fatalf("stop")
+			afterFatal.Store(true)
+		})
+		t.Run("panics", func(t tester) { panic("boom") })
+		t.Run("skips", func(t tester) { t.Skipf("not here") })
+		t.Run("group", func(t tester) {
+			var ctx context.Context
+			t.Cleanup(func() { addCleanup("first registered") })
+			t.Cleanup(func() {
+				if ctx.Err() == nil {
+					t.Errorf("context still live during cleanup")
+				}
+				addCleanup("last registered")
+			})
+			ctx = t.Context()
+			t.Run("a", func(t tester) {
+				t.Parallel()
+				parallelSawBody.Store(bodyReturned.Load())
+				meet(t, a, b)
+				addCleanup("a ran")
+			})
+			t.Run("b", func(t tester) {
+				t.Parallel()
+				meet(t, b, a)
+				addCleanup("b ran")
+			})
+			bodyReturned.Store(true)
+		})
+	})
+
+	if afterFatal.Load() {
+		t.Errorf("code after Fatalf ran")
+	}
+	if got, want := rec.failedLeaves(), []string{"fatal", "panics"}; !slices.Equal(got, want) {
+		t.Errorf("failed subtests = %q; want %q\n%s", got, want, rec.report())
+	}
+	if !rec.tests[""].failed {
+		t.Errorf("the failure of a subtest did not fail its parent")
+	}
+	if got := rec.skipped(); !slices.Equal(got, []string{"skips"}) {
+		t.Errorf("skipped = %q; want [skips]", got)
+	}
+	if !parallelSawBody.Load() {
+		t.Errorf("a parallel subtest resumed before its parent's function returned")
+	}
+	if len(cleanups) != 4 || cleanups[2] != "last registered" || cleanups[3] != "first registered" {
+		t.Errorf("cleanups ran as %q; want both subtests, then the cleanups last registered first", cleanups)
+	}
 }

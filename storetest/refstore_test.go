@@ -69,6 +69,7 @@ const (
 	faultTouchCreates
 	faultIterateExpired
 	faultIterateIgnoresStop
+	faultIterateIgnoresContext
 	faultCountExpired
 	faultCloseTwicePanics
 	faultPanicsAfterClose
@@ -287,7 +288,7 @@ func (s *refStore) Iterate(ctx context.Context, fn func(id string, rec sessionst
 	}
 	s.tab.mu.Unlock()
 	for _, r := range recs {
-		if err := ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil && s.fault != faultIterateIgnoresContext {
 			return fmt.Errorf("refstore: iterate: %w", err)
 		}
 		more := fn(r.id, sessionstore.Record{Data: r.data, Expiry: r.expiry, Version: r.ver})

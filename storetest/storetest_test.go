@@ -81,6 +81,8 @@ var brokenStores = []struct {
 		"Iterate/skips expired records"},
 	{"iterates on after fn returns false", faultIterateIgnoresStop, 0,
 		"Iterate/stops when fn returns false"},
+	{"ignores the context during a walk", faultIterateIgnoresContext, 0,
+		"Iterate/returns the context's error when the context ends during the walk"},
 	{"counts expired records", faultCountExpired, 0,
 		"Count/excludes expired records"},
 	{"panics on a second Close", faultCloseTwicePanics, 0,
@@ -144,4 +146,10 @@ func TestRecorded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkReference runs the exported benchmarks on the reference store:
+// one mutex over a map, the floor a real store is compared with.
+func BenchmarkReference(b *testing.B) {
+	RunBenchmarks(b, refHarness(noFault, noDeadFault))
 }
