@@ -320,21 +320,17 @@ func loadScripts(t *testing.T, s *redis.Store) {
 	}
 }
 
-// cloneClient returns a new client configured as client, closed when the
-// test ends.
+// cloneClient returns a new client of the servers of client.
 func cloneClient(t *testing.T, client goredis.UniversalClient) goredis.UniversalClient {
 	t.Helper()
-	var c goredis.UniversalClient
 	switch client := client.(type) {
 	case *goredis.Client:
-		c = goredis.NewClient(client.Options())
+		return clientLike(t, client.Options())
 	case *goredis.ClusterClient:
-		c = goredis.NewClusterClient(client.Options())
-	default:
-		t.Fatalf("cannot clone a %T", client)
+		return clusterLike(t, client.Options())
 	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	t.Fatalf("cannot clone a %T", client)
+	return nil
 }
 
 // countHook counts the commands a client sends, pipelined ones included.
