@@ -10,8 +10,8 @@ import (
 
 // Gob encodes with encoding/gob, the format scs and gorilla/sessions use. It
 // is the slowest and largest of the codecs (see the package documentation);
-// use it to read sessions written by those libraries' conventions or when
-// your values need gob's GobEncoder support.
+// use it for values that rely on gob (types implementing gob.GobEncoder,
+// types a program already registers with gob.Register).
 //
 // Gob keeps every basic kind exactly (int8 stays int8), and []byte,
 // map[string]any and []any. A time.Time keeps its instant and offset but not
@@ -23,6 +23,13 @@ import (
 // program: this package cannot keep it per codec. Gob itself registers
 // time.Time, map[string]any and []any the first time it is used, unless the
 // program registered them already.
+//
+// Decode is only as robust as encoding/gob against corrupted data: it never
+// panics, but a map nested in the session whose size was corrupted makes gob
+// allocate that size up front (Go issue 79539), which can take gigabytes and
+// minutes. Data a server wrote to its own store is trusted; for data that
+// may be tampered with, use MsgPack, which checks every size against the
+// input's length first.
 //
 // Gob stops a cycle of maps and slices with ErrEncode (gob alone would
 // overflow the stack); a cycle through pointers inside your own types is
@@ -63,15 +70,15 @@ func (Gob) Encode(values map[string]any) ([]byte, error) {
 func (Gob) Decode(data []byte) (map[string]any, error) {
 	registerGobTypes.Do(gobRegister)
 	r := bytes.NewReader(data)
-	var m map[string]any
+	// A non-nil map keeps gob from allocating it with the size the data
+	// announces, which corrupted data can make gigabytes (Go issue 79539,
+	// unfixed in Go 1.26; gob still does it for nested maps).
+	m := map[string]any{}
 	if err := gob.NewDecoder(r).Decode(&m); err != nil {
 		return nil, fmt.Errorf("%w: gob: %w", ErrDecode, err)
 	}
 	if r.Len() != 0 {
 		return nil, fmt.Errorf("%w: gob: %d bytes after the map", ErrDecode, r.Len())
-	}
-	if m == nil {
-		m = map[string]any{}
 	}
 	return m, nil
 }

@@ -20,8 +20,8 @@ import (
 //
 //   - Every integer kind comes back as int64 (uint64 above math.MaxInt64):
 //     an int stored is an int64 read.
-//   - Numbers are read exactly: one written without a fraction or exponent
-//     is an integer, any other is a float64. Go writes an integral float
+//   - A number written without a fraction or exponent is read as an
+//     integer, any other as a float64. Go writes an integral float
 //     without a fraction, so float64(2) comes back as int64(2) (and -0 as
 //     int64(0)). A float32 is written with float32 precision and comes back
 //     as the nearest float64 (float32(0.1) as 0.1). NaN and infinities cannot be encoded
