@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 
@@ -37,6 +38,13 @@ func dial(ctx context.Context) (cli *testcontainers.DockerClient, err error) {
 			cli, err = nil, fmt.Errorf("%v", r)
 		}
 	}()
+	// testcontainers-go falls back to the default socket when DOCKER_HOST does not answer;
+	// a user who set it means that engine, so its failure is the answer.
+	if host := os.Getenv("DOCKER_HOST"); host != "" {
+		if err := pingDockerHost(ctx); err != nil {
+			return nil, fmt.Errorf("DOCKER_HOST=%s: %w", host, err)
+		}
+	}
 	cli, err = testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		return nil, err
@@ -47,6 +55,17 @@ func dial(ctx context.Context) (cli *testcontainers.DockerClient, err error) {
 		return nil, err
 	}
 	return cli, nil
+}
+
+// pingDockerHost pings the engine the Docker environment variables name.
+func pingDockerHost(ctx context.Context) error {
+	c, err := client.New(client.FromEnv)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Ping(ctx, client.PingOptions{})
+	return err
 }
 
 func closeEngine() {
@@ -116,6 +135,9 @@ func pause(id string, paused bool) error {
 // them one by one. A forced remove kills the server at once, paused or not: its data is
 // scratch.
 func terminateAll(ctrs []testcontainers.Container) error {
+	if len(ctrs) == 0 {
+		return nil
+	}
 	cli, err := connectEngine()
 	if err != nil {
 		return err
