@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -92,11 +94,21 @@ type Store struct {
 	interval time.Duration
 	log      *slog.Logger
 
+	// compat is set once EnsureIndexes found a compatible server rather
+	// than MongoDB: writes to one id are then serialized through locks.
+	compat atomic.Bool
+	seed   maphash.Seed
+	locks  [lockStripes]chan struct{}
+
 	mu      sync.Mutex
 	closed  bool
 	cancel  context.CancelFunc // stops the cleanup goroutine; nil until it starts
 	cleaned chan struct{}      // closed when the cleanup goroutine has returned
 }
+
+// lockStripes is how many locks the writes of a compatible server are spread
+// over: enough that unrelated sessions rarely wait for each other.
+const lockStripes = 64
 
 var (
 	_ sessionstore.Store    = (*Store)(nil)
@@ -141,6 +153,10 @@ func newStore(coll *mongo.Collection, opts Options) (*Store, error) {
 		maxData:  opts.MaxDataSize,
 		interval: opts.CleanupInterval,
 		log:      opts.Logger,
+		seed:     maphash.MakeSeed(),
+	}
+	for i := range s.locks {
+		s.locks[i] = make(chan struct{}, 1)
 	}
 	switch {
 	case s.maxData < 0 || s.maxData > MaxMaxDataSize:
@@ -180,11 +196,24 @@ func (s *Store) Save(ctx context.Context, id string, data []byte, expiry time.Ti
 	if err := s.check(id, data); err != nil {
 		return fmt.Errorf("mongo: save: %w", err)
 	}
-	var err error
-	if expiry.After(time.Now()) {
-		_, err = s.coll.ReplaceOne(ctx, byID(id), newDocument(id, data, expiry), upsertOpts)
-	} else {
-		_, err = s.coll.DeleteOne(ctx, byID(id))
+	if !expiry.After(time.Now()) {
+		if _, err := s.coll.DeleteOne(ctx, byID(id)); err != nil {
+			return wrap(ctx, "save", err)
+		}
+		return nil
+	}
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return wrap(ctx, "save", err)
+	}
+	defer unlock()
+	doc := newDocument(id, data, expiry)
+	_, err = s.coll.ReplaceOne(ctx, byID(id), doc, upsertOpts)
+	if mongo.IsDuplicateKeyError(err) {
+		// Two upserts of a new id raced and this one's insert lost. MongoDB
+		// retries that itself; a compatible server may not. Now the
+		// document exists, so the retry replaces it.
+		_, err = s.coll.ReplaceOne(ctx, byID(id), doc, upsertOpts)
 	}
 	if err != nil {
 		return wrap(ctx, "save", err)
@@ -210,6 +239,11 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, e
 	if err := sessionstore.CheckID(id); err != nil {
 		return false, fmt.Errorf("mongo: touch: %w", err)
 	}
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return false, wrap(ctx, "touch", err)
+	}
+	defer unlock()
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: fieldExpiry, Value: dateOf(expiry)}}}}
 	res, err := s.coll.UpdateOne(ctx, liveID(id, time.Now()), update)
 	if err != nil {
@@ -227,8 +261,13 @@ func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, d
 	if err := s.check(id, data); err != nil {
 		return false, fmt.Errorf("mongo: compare and swap: %w", err)
 	}
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return false, wrap(ctx, "compare and swap", err)
+	}
+	defer unlock()
 	now := dateOf(time.Now())
-	filter := bson.D{{Key: fieldID, Value: idOf(id)}}
+	filter := byID(id)
 	opts := upsertOpts
 	if version == 0 {
 		filter = append(filter, bson.E{Key: fieldExpiry, Value: bson.D{{Key: "$lte", Value: now}}})
@@ -257,6 +296,10 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 	}
 	defer cur.Close(ctx)
 	for cur.Next(ctx) {
+		// Next serves a fetched batch without looking at ctx.
+		if err := ctx.Err(); err != nil {
+			return wrap(ctx, "iterate", err)
+		}
 		var doc document
 		if err := cur.Decode(&doc); err != nil {
 			return wrap(ctx, "iterate", err)
@@ -307,7 +350,7 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	if _, err := s.coll.Indexes().CreateOne(ctx, plain); err != nil {
 		return wrap(ctx, "ensure indexes", err)
 	}
-	s.startCleanup(err)
+	s.fallBack(err)
 	return nil
 }
 
@@ -340,19 +383,23 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// startCleanup starts the cleanup goroutine unless it runs already, is turned
-// off, or the store is closed. Starting it only once is what keeps the log
-// message to one per store.
-func (s *Store) startCleanup(cause error) {
+// fallBack switches the store to what a compatible server needs: its own
+// cleanup (unless turned off or the store is closed) and per-id write locks.
+// Only the first call does anything, which keeps the log to one message.
+func (s *Store) fallBack(cause error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.cancel != nil || s.interval < 0 {
+	if s.compat.Load() {
+		return
+	}
+	s.compat.Store(true)
+	s.log.Info("mongo: the server cannot create TTL indexes; the session store deletes expired sessions itself and serializes its writes per id",
+		"collection", s.coll.Name(), "cleanup_interval", s.interval, "server", cause.Error())
+	if s.closed || s.interval < 0 {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.cleaned = cancel, make(chan struct{})
-	s.log.Info("mongo: the server has no TTL indexes; the session store deletes expired sessions itself",
-		"collection", s.coll.Name(), "interval", s.interval, "server", cause.Error())
 	go s.cleanup(ctx, s.cleaned)
 }
 
@@ -371,6 +418,27 @@ func (s *Store) cleanup(ctx context.Context, cleaned chan<- struct{}) {
 		}
 	}
 }
+
+// lock serializes the writes to id within this process on a compatible
+// server, which applies a filtered update as a read followed by a separate
+// write (FerretDB v1, https://github.com/FerretDB/FerretDB/issues/3040), so
+// that two racing compare-and-swaps could both win and a Touch could write
+// back data a Save had just replaced. MongoDB applies each write to one
+// document atomically and takes no lock. The wait is bounded by ctx.
+func (s *Store) lock(ctx context.Context, id string) (unlock func(), err error) {
+	if !s.compat.Load() {
+		return noUnlock, nil
+	}
+	l := s.locks[maphash.String(s.seed, id)%lockStripes]
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func noUnlock() {}
 
 // check validates what Save and CompareAndSwap get, before any network call.
 func (s *Store) check(id string, data []byte) error {

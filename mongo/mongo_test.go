@@ -1,0 +1,566 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers"
+	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
+	"github.com/sessionstore/sessionstore/storetest"
+)
+
+func TestMain(m *testing.M) { testservers.Main(m) }
+
+// harness runs the suite on stores with the default options, each in a
+// database of its own (so the 4 MiB documents of the size tests slow no
+// other test), indexes ensured as an application would at start-up.
+var harness = storetest.Harness{
+	NewStore: func(t testing.TB) sessionstore.Store {
+		s, _ := openStore(t, Options{})
+		return s
+	},
+	MaxDataSize:     DefaultMaxDataSize,
+	ExpiryPrecision: 0,
+	NewUnreachableStore: func(t testing.TB) sessionstore.Store {
+		s, err := New(unreachableDatabase(t), Options{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	},
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, harness) }
+
+func BenchmarkStore(b *testing.B) { storetest.RunBenchmarks(b, harness) }
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// openStore returns a store over a new database after EnsureIndexes, closed
+// when the test ends. A nil opts.Logger discards the log.
+func openStore(t testing.TB, opts Options) (*Store, *mongo.Collection) {
+	t.Helper()
+	db, _ := mongotest.New(t)
+	return storeOn(t, db, opts)
+}
+
+func storeOn(t testing.TB, db *mongo.Database, opts Options) (*Store, *mongo.Collection) {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = quiet
+	}
+	s, err := New(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s, s.coll
+}
+
+// unreachableDatabase returns a database on a port where nothing listens.
+func unreachableDatabase(t testing.TB) *mongo.Database {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + addr + "/?directConnection=true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	return client.Database("sessions")
+}
+
+// logRecorder keeps the messages logged through it.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *logRecorder) WithGroup(string) slog.Handler            { return r }
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, rec.Message)
+	return nil
+}
+
+func (r *logRecorder) messages() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.msgs...)
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	db := unreachableDatabase(t)
+	for _, tc := range []struct {
+		name string
+		new  func() (*Store, error)
+	}{
+		{"nil database", func() (*Store, error) { return New(nil, Options{}) }},
+		{"nil collection", func() (*Store, error) { return NewCollection(nil, Options{}) }},
+		{"negative MaxDataSize", func() (*Store, error) { return New(db, Options{MaxDataSize: -1}) }},
+		{"MaxDataSize above the BSON limit", func() (*Store, error) { return New(db, Options{MaxDataSize: MaxMaxDataSize + 1}) }},
+		{"collection name differs", func() (*Store, error) {
+			return NewCollection(db.Collection("a"), Options{Collection: "b"})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if s, err := tc.new(); err == nil || s != nil || !strings.HasPrefix(err.Error(), "mongo: new: ") {
+				t.Fatalf("got (%v, %v), want a nil store and a mongo: new: error", s, err)
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	db := unreachableDatabase(t)
+	s, err := New(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.coll.Name() != DefaultCollection || s.maxData != DefaultMaxDataSize ||
+		s.interval != DefaultCleanupInterval || s.log != slog.Default() {
+		t.Fatalf("defaults: collection %q, max %d, interval %v, default logger %v",
+			s.coll.Name(), s.maxData, s.interval, s.log == slog.Default())
+	}
+	s, err = NewCollection(db.Collection("mine"), Options{Collection: "mine", MaxDataSize: 10})
+	if err != nil || s.coll.Name() != "mine" || s.maxData != 10 {
+		t.Fatalf("NewCollection: %v, %v", s, err)
+	}
+}
+
+// TestTooLargeSendsNothing checks that the size is refused before any network
+// call: the store's database does not answer, yet the error is immediate.
+func TestTooLargeSendsNothing(t *testing.T) {
+	s, err := New(unreachableDatabase(t), Options{MaxDataSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background() // no deadline: a network call would hang for 30 s
+	exp := time.Now().Add(time.Hour)
+	if err := s.Save(ctx, "id", make([]byte, 9), exp); !errors.Is(err, sessionstore.ErrTooLarge) {
+		t.Errorf("Save: %v, want ErrTooLarge", err)
+	}
+	if _, err := s.CompareAndSwap(ctx, "id", 0, make([]byte, 9), exp); !errors.Is(err, sessionstore.ErrTooLarge) {
+		t.Errorf("CompareAndSwap: %v, want ErrTooLarge", err)
+	}
+}
+
+// TestDocumentShape reads back the raw document that the package doc
+// describes, for an id that is not valid UTF-8.
+func TestDocumentShape(t *testing.T) {
+	s, coll := openStore(t, Options{})
+	ctx := context.Background()
+	id := "\xff\x00id"
+	expiry := time.Date(2100, 1, 2, 3, 4, 5, 678_901_234, time.UTC)
+	if err := s.Save(ctx, id, []byte("data"), expiry); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := coll.FindOne(ctx, bson.D{}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(mustElements(t, raw)); got != 4 {
+		t.Errorf("document has %d fields, want 4: %v", got, raw)
+	}
+	if st, b, ok := raw.Lookup("_id").BinaryOK(); !ok || st != 0 || string(b) != id {
+		t.Errorf("_id = %v, want BinData(0, %q)", raw.Lookup("_id"), id)
+	}
+	if st, b, ok := raw.Lookup("data").BinaryOK(); !ok || st != 0 || string(b) != "data" {
+		t.Errorf("data = %v, want BinData(0, \"data\")", raw.Lookup("data"))
+	}
+	if ms, ok := raw.Lookup("expiry").DateTimeOK(); !ok || ms != expiry.UnixMilli() {
+		t.Errorf("expiry = %v, want the date %d ms", raw.Lookup("expiry"), expiry.UnixMilli())
+	}
+	if v, ok := raw.Lookup("version").Int64OK(); !ok || v == 0 {
+		t.Errorf("version = %v, want a non-zero int64", raw.Lookup("version"))
+	}
+	rec, found, err := s.Load(ctx, id)
+	if err != nil || !found {
+		t.Fatalf("Load: %v, %v", found, err)
+	}
+	if want := expiry.Truncate(time.Millisecond); !rec.Expiry.Equal(want) {
+		t.Errorf("Load expiry %v, want %v (truncated to the millisecond)", rec.Expiry, want)
+	}
+}
+
+func mustElements(t *testing.T, raw bson.Raw) []bson.RawElement {
+	t.Helper()
+	els, err := raw.Elements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return els
+}
+
+// TestEnsureIndexes checks that EnsureIndexes can run again, leaves an index
+// on the expiry, and says once in the log when it falls back to its own
+// cleanup.
+func TestEnsureIndexes(t *testing.T) {
+	logs := &logRecorder{}
+	s, coll := openStore(t, Options{Logger: slog.New(logs)})
+	ctx := context.Background()
+	for range 2 {
+		if err := s.EnsureIndexes(ctx); err != nil {
+			t.Fatalf("EnsureIndexes again: %v", err)
+		}
+	}
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expiryIndexes []mongo.IndexSpecification
+	for _, spec := range specs {
+		if spec.Name == ttlIndexName || spec.Name == plainIndexName {
+			expiryIndexes = append(expiryIndexes, spec)
+		}
+	}
+	if len(expiryIndexes) != 1 {
+		t.Fatalf("indexes %+v, want one on the expiry", specs)
+	}
+	msgs := logs.messages()
+	if s.compat.Load() {
+		t.Logf("server without TTL indexes: %q", msgs)
+		if len(msgs) != 1 || !strings.Contains(msgs[0], "cannot create TTL indexes") {
+			t.Errorf("log %q, want one message saying the store cleans up by itself", msgs)
+		}
+		if expiryIndexes[0].Name != plainIndexName {
+			t.Errorf("index %q, want %q", expiryIndexes[0].Name, plainIndexName)
+		}
+	} else if len(msgs) != 0 {
+		t.Errorf("log %q on a server with TTL indexes, want nothing", msgs)
+	}
+}
+
+// TestTTLIndex checks that MongoDB gets a real TTL index. Only a server that
+// has TTL indexes can pass it.
+func TestTTLIndex(t *testing.T) {
+	s, coll := openStore(t, Options{})
+	if s.compat.Load() {
+		t.Skip("the server cannot create TTL indexes (FerretDB): EnsureIndexes fell back to the store's own cleanup, " +
+			"tested by TestCleanup; run with SESSIONSTORE_MONGO_IMAGE=mongo:8 to test the TTL index")
+	}
+	specs, err := coll.Indexes().ListSpecifications(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range specs {
+		if spec.Name == ttlIndexName {
+			keys, _ := spec.KeysDocument.Elements()
+			if spec.ExpireAfterSeconds == nil || *spec.ExpireAfterSeconds != 0 ||
+				len(keys) != 1 || keys[0].Key() != fieldExpiry || !isOne(keys[0].Value()) {
+				t.Fatalf("TTL index %+v, want {expiry: 1} with expireAfterSeconds 0", spec)
+			}
+			return
+		}
+	}
+	t.Fatalf("no TTL index in %+v", specs)
+}
+
+// TestDeleteExpired checks the deletion the cleanup runs: expired documents
+// go, live ones stay.
+func TestDeleteExpired(t *testing.T) {
+	t.Parallel()
+	s, coll := openStore(t, Options{CleanupInterval: -1})
+	ctx := context.Background()
+	saveRaw(t, coll, "expired", time.Now().Add(-time.Second))
+	if err := s.Save(ctx, "live", []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeleteExpired(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteExpired = %d, %v; want 1, nil", n, err)
+	}
+	if ids := rawIDs(t, coll); len(ids) != 1 || ids[0] != "live" {
+		t.Fatalf("documents left: %q, want [live]", ids)
+	}
+}
+
+// TestCleanup checks who deletes expired documents: on a server without TTL
+// indexes, the store's goroutine, until Close; on MongoDB, the TTL index, and
+// the store starts no goroutine.
+func TestCleanup(t *testing.T) {
+	t.Parallel()
+	s, coll := openStore(t, Options{CleanupInterval: 20 * time.Millisecond})
+	if !s.compat.Load() {
+		if s.cancel != nil {
+			t.Fatal("cleanup goroutine started on a server with TTL indexes")
+		}
+		return
+	}
+	saveRaw(t, coll, "expired", time.Now().Add(-time.Second))
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rawIDs(t, coll)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the cleanup did not delete the expired document within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polls the database, which cannot notify
+	}
+	s.Close()
+	select {
+	case <-s.cleaned:
+	default:
+		t.Fatal("cleanup goroutine still running after Close")
+	}
+	saveRaw(t, coll, "expired", time.Now().Add(-time.Second))
+	time.Sleep(100 * time.Millisecond) // five intervals: a running cleanup would delete it
+	if ids := rawIDs(t, coll); len(ids) != 1 {
+		t.Fatalf("documents %q after Close, want the expired one kept", ids)
+	}
+}
+
+// TestClose checks that Close is safe twice, stops the cleanup for good, and
+// leaves the store serving.
+func TestClose(t *testing.T) {
+	t.Parallel()
+	s, _ := openStore(t, Options{})
+	ctx := context.Background()
+	for range 2 {
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+	s.mu.Lock()
+	cleaned := s.cleaned
+	s.mu.Unlock()
+	if cleaned != nil {
+		select {
+		case <-cleaned:
+		default:
+			t.Fatal("cleanup goroutine still running after Close")
+		}
+	}
+	if err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	restarted := s.cleaned != cleaned
+	s.mu.Unlock()
+	if restarted {
+		t.Fatal("EnsureIndexes after Close started a cleanup")
+	}
+	if err := s.Save(ctx, "id", []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Save after Close: %v", err)
+	}
+	if _, found, err := s.Load(ctx, "id"); !found || err != nil {
+		t.Fatalf("Load after Close: %v, %v", found, err)
+	}
+}
+
+// TestCloseBeforeEnsureIndexes checks that a store closed before it learnt
+// that the server has no TTL indexes never starts its cleanup.
+func TestCloseBeforeEnsureIndexes(t *testing.T) {
+	t.Parallel()
+	db, _ := mongotest.New(t)
+	s, err := New(db, Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := s.EnsureIndexes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		t.Fatal("EnsureIndexes after Close started the cleanup")
+	}
+}
+
+// TestWriteLockHonoursContext checks that on a compatible server, a write
+// waiting for the lock of its id gives up when its context ends.
+func TestWriteLockHonoursContext(t *testing.T) {
+	t.Parallel()
+	s, err := New(unreachableDatabase(t), Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.compat.Store(true)
+	unlock, err := s.lock(context.Background(), "id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	exp := time.Now().Add(time.Hour)
+	for name, call := range map[string]func() error{
+		"Save":           func() error { return s.Save(ctx, "id", nil, exp) },
+		"Touch":          func() error { _, err := s.Touch(ctx, "id", exp); return err },
+		"CompareAndSwap": func() error { _, err := s.CompareAndSwap(ctx, "id", 1, nil, exp); return err },
+	} {
+		if err := call(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: %v, want a context deadline error", name, err)
+		}
+	}
+}
+
+// TestServerStops stops the database while requests run: every call fails
+// within its deadline with a wrapped error and never reports a false
+// "found"; once the server is back, the same Store serves the sessions saved
+// before the stop.
+func TestServerStops(t *testing.T) {
+	db, srv := mongotest.New(t, testservers.Dedicated())
+	if srv.Container() == nil {
+		t.Skip("SESSIONSTORE_MONGO_URL points at a server this test cannot stop")
+	}
+	s, _ := storeOn(t, db, Options{})
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	const sessions = 20
+	for i := range sessions {
+		if err := s.Save(ctx, sessionID(i), []byte(sessionID(i)), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	const timeout = time.Second
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures int
+	// check is what every call must show: within its deadline, or a wrapped
+	// error; it returns whether the call failed.
+	check := func(op string, start time.Time, err error) bool {
+		if err == nil {
+			return false
+		}
+		if took := time.Since(start); took > timeout+500*time.Millisecond {
+			t.Errorf("%s failed after %v, past the %v deadline: %v", op, took, timeout, err)
+		}
+		if !strings.HasPrefix(err.Error(), "mongo: ") || !wrapsCause(err) {
+			t.Errorf("%s error not wrapped by the store: %v", op, err)
+		}
+		mu.Lock()
+		failures++
+		mu.Unlock()
+		return true
+	}
+	// The workers read the sessions saved above and write only their own,
+	// so what is found after the restart was saved before the stop.
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := sessionID((w*7 + i) % sessions)
+				callCtx, cancel := context.WithTimeout(ctx, timeout)
+				start := time.Now()
+				rec, found, err := s.Load(callCtx, id)
+				if check("Load", start, err) && found {
+					t.Errorf("a failing Load reported found: %v", err)
+				} else if found && string(rec.Data) != id {
+					t.Errorf("Load(%s) = %q", id, rec.Data)
+				}
+				start = time.Now()
+				check("Save", start, s.Save(callCtx, "worker-"+id, []byte(id), exp))
+				cancel()
+			}
+		}()
+	}
+
+	time.Sleep(200 * time.Millisecond) // let the workers run against a live server first
+	srv.Stop(t)
+	time.Sleep(2 * timeout) // every worker now meets the stopped server
+	srv.Start(t)
+	close(stop)
+	wg.Wait()
+	if failures == 0 {
+		t.Fatal("no call failed while the server was stopped")
+	}
+	t.Logf("%d calls failed while the server was stopped", failures)
+
+	// The driver finds the server again on its own; the same store is used.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, timeout)
+		_, _, err := s.Load(callCtx, sessionID(0))
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("store still failing 30 s after the server came back: %v", err)
+		}
+	}
+	for i := range sessions {
+		rec, found, err := s.Load(ctx, sessionID(i))
+		if err != nil || !found || string(rec.Data) != sessionID(i) {
+			t.Fatalf("session %d after restart: %q, %v, %v", i, rec.Data, found, err)
+		}
+	}
+}
+
+func sessionID(i int) string { return "session-" + string(rune('a'+i)) }
+
+// saveRaw writes a document of the store's shape directly, for expiries in
+// the past that Save would delete instead.
+func saveRaw(t *testing.T, coll *mongo.Collection, id string, expiry time.Time) {
+	t.Helper()
+	if _, err := coll.InsertOne(context.Background(), newDocument(id, []byte("x"), expiry)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawIDs returns the ids of every document, expired or not.
+func rawIDs(t *testing.T, coll *mongo.Collection) []string {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := coll.Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []document
+	if err := cur.All(ctx, &docs); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = string(d.ID)
+	}
+	return ids
+}
+
+func isOne(v bson.RawValue) bool {
+	n, ok := v.AsInt64OK()
+	return ok && n == 1
+}
+
+// wrapsCause reports whether err wraps another error, alone or among several.
+func wrapsCause(err error) bool {
+	switch e := err.(type) {
+	case interface{ Unwrap() error }:
+		return e.Unwrap() != nil
+	case interface{ Unwrap() []error }:
+		return len(e.Unwrap()) > 0
+	}
+	return false
+}
