@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	mathrand "math/rand/v2"
 	"sync/atomic"
 	"testing"
@@ -21,55 +22,53 @@ const (
 	benchDataSize = 256
 )
 
-// pairStore is one load+save pair on the store under comparison.
+// pairStore is a store under comparison.
 type pairStore struct {
 	name string
-	new  func(b *testing.B, ids []string, data []byte, exp time.Time) (pair func(id string))
+	// open fills a new store with the sessions and returns one load+save
+	// pair on it and a function releasing the store.
+	open func(ids []string, data []byte, exp time.Time) (pair func(id string) error, release func(), err error)
 }
 
 var pairStores = []pairStore{
-	{"memory", func(b *testing.B, ids []string, data []byte, exp time.Time) func(string) {
+	{"memory", func(ids []string, data []byte, exp time.Time) (func(string) error, func(), error) {
 		s := memory.New(memory.Options{})
-		b.Cleanup(func() { s.Close() })
 		ctx := context.Background()
 		for _, id := range ids {
 			if err := s.Save(ctx, id, data, exp); err != nil {
-				b.Fatal(err)
+				return nil, nil, err
 			}
 		}
-		return func(id string) {
+		return func(id string) error {
 			rec, ok, err := s.Load(ctx, id)
 			if !ok || err != nil {
-				b.Fatalf("Load(%q) = %v, %v", id, ok, err)
+				return fmt.Errorf("Load(%q) = %v, %v", id, ok, err)
 			}
-			if err := s.Save(ctx, id, rec.Data, exp); err != nil {
-				b.Fatal(err)
-			}
-		}
+			return s.Save(ctx, id, rec.Data, exp)
+		}, func() { s.Close() }, nil
 	}},
-	{"scs-memstore", func(b *testing.B, ids []string, data []byte, exp time.Time) func(string) {
-		// No cleanup goroutine: it would cost both stores the same, and
-		// scs's StopCleanup races with the goroutine it stops.
+	{"scs-memstore", func(ids []string, data []byte, exp time.Time) (func(string) error, func(), error) {
+		// No cleanup goroutine: scs's StopCleanup races with the
+		// goroutine it stops, and it would cost both stores alike.
 		s := memstore.NewWithCleanupInterval(0)
 		for _, id := range ids {
 			if err := s.Commit(id, data, exp); err != nil {
-				b.Fatal(err)
+				return nil, nil, err
 			}
 		}
-		return func(id string) {
+		return func(id string) error {
 			data, ok, err := s.Find(id)
 			if !ok || err != nil {
-				b.Fatalf("Find(%q) = %v, %v", id, ok, err)
+				return fmt.Errorf("Find(%q) = %v, %v", id, ok, err)
 			}
-			if err := s.Commit(id, data, exp); err != nil {
-				b.Fatal(err)
-			}
-		}
+			return s.Commit(id, data, exp)
+		}, func() {}, nil
 	}},
 }
 
 // BenchmarkPair measures a request's load+save of its session on this
-// store and on scs's memstore, serially and from GOMAXPROCS goroutines:
+// store and on scs's memstore, serially and from GOMAXPROCS goroutines,
+// each store on its own so that the other's heap does not weigh on it:
 //
 //	go test -run '^$' -bench Pair -benchmem -cpu 1,2 ./memory/
 func BenchmarkPair(b *testing.B) {
@@ -80,40 +79,50 @@ func BenchmarkPair(b *testing.B) {
 	data := randomBytes(benchDataSize)
 	exp := time.Now().Add(time.Hour)
 
-	b.Run("serial", func(b *testing.B) {
+	// each runs bench on every store, opening it once for all the runs of
+	// its sub-benchmark and releasing it after them.
+	each := func(b *testing.B, bench func(b *testing.B, pair func(string) error)) {
 		for _, ps := range pairStores {
-			b.Run(ps.name, func(b *testing.B) {
-				pair := ps.new(b, ids, data, exp)
-				b.ReportAllocs()
-				i := 0
-				for b.Loop() {
-					pair(ids[i])
+			pair, release, err := ps.open(ids, data, exp)
+			if err != nil {
+				b.Fatalf("%s: filling the store: %v", ps.name, err)
+			}
+			b.Run(ps.name, func(b *testing.B) { bench(b, pair) })
+			release()
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		each(b, func(b *testing.B, pair func(string) error) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := pair(ids[i]); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i == len(ids) {
+					i = 0
+				}
+			}
+		})
+	})
+	b.Run("parallel", func(b *testing.B) {
+		each(b, func(b *testing.B, pair func(string) error) {
+			var seed atomic.Uint64
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				// Each goroutine walks the ids from its own random start.
+				i := mathrand.New(mathrand.NewPCG(seed.Add(1), 0)).IntN(len(ids))
+				for pb.Next() {
+					if err := pair(ids[i]); err != nil {
+						b.Error(err)
+						return
+					}
 					if i++; i == len(ids) {
 						i = 0
 					}
 				}
 			})
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		for _, ps := range pairStores {
-			b.Run(ps.name, func(b *testing.B) {
-				pair := ps.new(b, ids, data, exp)
-				var seed atomic.Uint64
-				b.ReportAllocs()
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					// Each goroutine walks the ids from its own random start.
-					i := mathrand.New(mathrand.NewPCG(seed.Add(1), 0)).IntN(len(ids))
-					for pb.Next() {
-						pair(ids[i])
-						if i++; i == len(ids) {
-							i = 0
-						}
-					}
-				})
-			})
-		}
+		})
 	})
 }
 
