@@ -119,9 +119,10 @@ func validID(v string) bool {
 // hashID returns the store key of id when ids are hashed: SHA-256,
 // base64url-encoded without padding (43 characters).
 func hashID(id string) string {
-	var buf [idLen]byte
-	sum := sha256.Sum256(buf[:copy(buf[:], id)])
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	var in, out [idLen]byte // on the stack: the string is the one allocation
+	sum := sha256.Sum256(in[:copy(in[:], id)])
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // cookieID returns the first value of the cookie named name in h that is a

@@ -98,8 +98,8 @@ type Manager struct {
 	// Default false: browser-session cookies.
 	Permanent bool
 
-	// HashIDs stores each session under the SHA-256 hash of its id rather
-	// than the id itself, so the store's contents (a leaked backup, a
+	// HashIDs stores each session under the SHA-256 hash of its id
+	// (base64url-encoded without padding) rather than the id itself, so the store's contents (a leaked backup, a
 	// timing attack on lookups) give no usable session id. Changing it
 	// loses every stored session.
 	//
@@ -660,7 +660,7 @@ func addVary(h http.Header) {
 			}
 		}
 	}
-	h.Add("Vary", "Cookie")
+	h["Vary"] = append(h["Vary"], "Cookie")
 }
 
 // clearOps empties ops, dropping the values it references.
