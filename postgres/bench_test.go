@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,10 +41,7 @@ type pairFunc func(ctx context.Context, id string) error
 
 // benchPairs returns a pair function for each contender, each over its own
 // table on the server of pool, every session already saved once.
-func benchPairs(b *testing.B, pool *pgxpool.Pool) []struct {
-	name string
-	pair pairFunc
-} {
+func benchPairs(b *testing.B, pool *pgxpool.Pool) []contender {
 	b.Helper()
 	data := make([]byte, benchDataSize)
 	rand.Read(data)
@@ -56,10 +55,7 @@ func benchPairs(b *testing.B, pool *pgxpool.Pool) []struct {
 
 	scs := newSCSStore(b, pool)
 
-	return []struct {
-		name string
-		pair pairFunc
-	}{
+	return []contender{
 		{"store", func(ctx context.Context, id string) error {
 			rec, _, err := store.Load(ctx, id)
 			if err != nil {
@@ -169,80 +165,91 @@ func BenchmarkPairParallel(b *testing.B) {
 }
 
 // BenchmarkPairInterleaved runs the three pairs in turn within every
-// iteration (rotating which goes first) and reports each one's mean time per
-// pair and its ratio to raw. On a busy machine, where separate benchmarks
-// meet different load, this is the figure to compare: all three see the same
-// moments.
+// iteration (rotating which goes first) and reports each one's median time
+// per pair and the ratio of that median to raw's. On a busy machine, where
+// separate benchmarks meet different load, this is the figure to compare:
+// all three see the same moments, and the median ignores the stalls.
 func BenchmarkPairInterleaved(b *testing.B) {
 	ctx := context.Background()
 	pairs := benchPairs(b, newPool(b))
 	b.Run("serial", func(b *testing.B) {
 		const id = "interleaved-session-id-0123456789abcdef0123456789ab"
-		spent := make([]time.Duration, len(pairs))
+		t := newTimings(len(pairs))
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			for k := range pairs {
-				c := (i + k) % len(pairs)
-				start := time.Now()
-				if err := pairs[c].pair(ctx, id); err != nil {
-					b.Fatal(err)
-				}
-				spent[c] += time.Since(start)
+			if err := t.round(ctx, pairs, i, id); err != nil {
+				b.Fatal(err)
 			}
 			i++
 		}
-		reportInterleaved(b, pairs, spent, i)
+		t.report(b, pairs)
 	})
 	b.Run("parallel", func(b *testing.B) {
-		var (
-			seq   atomic.Int64
-			spent = make([]atomic.Int64, len(pairs))
-			n     atomic.Int64
-		)
+		var seq atomic.Int64
+		t := newTimings(len(pairs))
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			id := fmt.Sprintf("interleaved-parallel-id-%032d", seq.Add(1))
 			for i := 0; pb.Next(); i++ {
-				for k := range pairs {
-					c := (i + k) % len(pairs)
-					start := time.Now()
-					if err := pairs[c].pair(ctx, id); err != nil {
-						b.Error(err)
-						return
-					}
-					spent[c].Add(int64(time.Since(start)))
+				if err := t.round(ctx, pairs, i, id); err != nil {
+					b.Error(err)
+					return
 				}
-				n.Add(1)
 			}
 		})
-		total := make([]time.Duration, len(pairs))
-		for c := range spent {
-			total[c] = time.Duration(spent[c].Load())
-		}
-		reportInterleaved(b, pairs, total, int(n.Load()))
+		t.report(b, pairs)
 	})
 }
 
-// reportInterleaved reports the mean time of each pair over n rounds, and
-// its ratio to the raw pair's.
-func reportInterleaved(b *testing.B, pairs []struct {
+type contender = struct {
 	name string
 	pair pairFunc
-}, spent []time.Duration, n int) {
-	if n == 0 {
-		return
+}
+
+// timings collects the duration of every pair of each contender.
+type timings struct {
+	mu    sync.Mutex
+	spent [][]time.Duration
+}
+
+func newTimings(n int) *timings { return &timings{spent: make([][]time.Duration, n)} }
+
+// round runs every contender's pair once on id, starting with the i-th.
+func (t *timings) round(ctx context.Context, pairs []contender, i int, id string) error {
+	for k := range pairs {
+		c := (i + k) % len(pairs)
+		start := time.Now()
+		if err := pairs[c].pair(ctx, id); err != nil {
+			return err
+		}
+		d := time.Since(start)
+		t.mu.Lock()
+		t.spent[c] = append(t.spent[c], d)
+		t.mu.Unlock()
 	}
+	return nil
+}
+
+// report reports the median pair time of each contender and its ratio to
+// raw's.
+func (t *timings) report(b *testing.B, pairs []contender) {
+	medians := make([]float64, len(pairs))
 	var raw float64
 	for c, p := range pairs {
+		if len(t.spent[c]) == 0 {
+			return
+		}
+		slices.Sort(t.spent[c])
+		medians[c] = float64(t.spent[c][len(t.spent[c])/2])
 		if p.name == "raw" {
-			raw = float64(spent[c])
+			raw = medians[c]
 		}
 	}
 	for c, p := range pairs {
-		b.ReportMetric(float64(spent[c])/float64(n), p.name+"-ns/pair")
-		if p.name != "raw" && raw > 0 {
-			b.ReportMetric(float64(spent[c])/raw, p.name+"/raw")
+		b.ReportMetric(medians[c], p.name+"-p50-ns/pair")
+		if p.name != "raw" {
+			b.ReportMetric(medians[c]/raw, p.name+"/raw")
 		}
 	}
 }
