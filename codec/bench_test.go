@@ -89,3 +89,25 @@ func BenchmarkCodecs(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkZoneCache decodes a time in Europe/Paris with a codec that
+// caches loaded zones (NewMsgPack, Default) and with the zero value, which
+// loads the zone from the time zone database at every decode.
+func BenchmarkZoneCache(b *testing.B) {
+	paris := mustZone(b, "Europe/Paris")
+	session := map[string]any{"at": time.Date(2024, 5, 6, 7, 8, 9, 0, paris)}
+	for _, c := range []struct {
+		name  string
+		codec codec.MsgPack
+	}{{"NewMsgPack", codec.NewMsgPack()}, {"zero value", codec.MsgPack{}}} {
+		data := mustEncode(b, c.codec, session)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.codec.Decode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -68,7 +68,8 @@ type MsgPack struct {
 type registry struct {
 	names map[reflect.Type]string
 	types map[string]reflect.Type
-	zones sync.Map // zone name → *time.Location
+	mu    sync.RWMutex
+	zones map[string]*time.Location // by name
 }
 
 // NewMsgPack returns a MsgPack codec that also round-trips values of the
@@ -96,6 +97,7 @@ func NewMsgPack(types ...any) MsgPack {
 	r := &registry{
 		names: make(map[reflect.Type]string, len(types)),
 		types: make(map[string]reflect.Type, len(types)),
+		zones: make(map[string]*time.Location),
 	}
 	for _, v := range types {
 		if v == nil {

@@ -335,7 +335,7 @@ func (d *decoder) time(p []byte) (time.Time, error) {
 		return t, nil // time.Unix returns Local times
 	case (kind == zoneFixed || kind == zoneNamed) && len(p) >= timeHeader+4:
 		offset := int(int32(binary.BigEndian.Uint32(p[timeHeader:])))
-		name := string(p[timeHeader+4:])
+		name := p[timeHeader+4:]
 		if kind == zoneNamed {
 			if loc := d.reg.location(name); loc != nil {
 				if t = t.In(loc); sameOffset(t, offset) {
@@ -345,7 +345,7 @@ func (d *decoder) time(p []byte) (time.Time, error) {
 			// The zone is not in this machine's database, or its rules
 			// differ: keep the instant, the name and the offset.
 		}
-		return t.In(time.FixedZone(name, offset)), nil
+		return t.In(time.FixedZone(string(name), offset)), nil
 	}
 	return time.Time{}, decodeErr("time zone kind %d in %d bytes", kind, len(p))
 }
@@ -376,19 +376,24 @@ func sameOffset(t time.Time, offset int) bool {
 
 // location loads a zone of the time zone database, through r's cache when
 // there is one. It returns nil when the zone cannot be loaded.
-func (r *registry) location(name string) *time.Location {
-	if r != nil {
-		if loc, ok := r.zones.Load(name); ok {
-			return loc.(*time.Location)
-		}
+func (r *registry) location(name []byte) *time.Location {
+	if r == nil {
+		loc, _ := time.LoadLocation(string(name))
+		return loc
 	}
-	loc, err := time.LoadLocation(name)
+	r.mu.RLock()
+	loc := r.zones[string(name)] // no allocation: the compiler knows this idiom
+	r.mu.RUnlock()
+	if loc != nil {
+		return loc
+	}
+	loc, err := time.LoadLocation(string(name))
 	if err != nil {
 		return nil
 	}
-	if r != nil {
-		r.zones.Store(name, loc)
-	}
+	r.mu.Lock()
+	r.zones[string(name)] = loc
+	r.mu.Unlock()
 	return loc
 }
 
