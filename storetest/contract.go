@@ -338,8 +338,8 @@ func (s *suite) concurrencyChecks() []check {
 }
 
 const (
-	workers          = 8
-	opsPerWorker     = 50
+	workers          = 16
+	opsPerWorker     = 100
 	sharedIDs        = 4
 	sharedRecordSize = 64
 )

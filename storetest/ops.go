@@ -14,10 +14,11 @@ type op struct {
 	name string
 	// takesID is false for the methods without an id (Iterate, Count).
 	takesID bool
-	// claim names what the method reports when it succeeds ("found",
-	// "swapped"): a call that fails must not claim it.
-	claim string
-	call  func(ctx context.Context, st *store, id string) (claimed bool, err error)
+	// claim says what the method reported when it claimed success
+	// ("reported found"): a call that fails must not claim it. never is
+	// the rule for subtest names ("never reports found").
+	claim, never string
+	call         func(ctx context.Context, st *store, id string) (claimed bool, err error)
 }
 
 // opData is what the ops write.
@@ -27,7 +28,7 @@ var opData = []byte("written by an op")
 func ops(st *store) []op {
 	later := time.Now().Add(longLife)
 	list := []op{
-		{name: "Load", takesID: true, claim: "found", call: func(ctx context.Context, st *store, id string) (bool, error) {
+		{name: "Load", takesID: true, claim: "reported found", never: "never reports found", call: func(ctx context.Context, st *store, id string) (bool, error) {
 			_, found, err := st.Load(ctx, id)
 			return found, err
 		}},
@@ -39,24 +40,24 @@ func ops(st *store) []op {
 		}},
 	}
 	if st.toucher != nil {
-		list = append(list, op{name: "Touch", takesID: true, claim: "found", call: func(ctx context.Context, st *store, id string) (bool, error) {
+		list = append(list, op{name: "Touch", takesID: true, claim: "reported found", never: "never reports found", call: func(ctx context.Context, st *store, id string) (bool, error) {
 			return st.toucher.Touch(ctx, id, later)
 		}})
 	}
 	if st.swapper != nil {
-		list = append(list, op{name: "CompareAndSwap", takesID: true, claim: "swapped", call: func(ctx context.Context, st *store, id string) (bool, error) {
+		list = append(list, op{name: "CompareAndSwap", takesID: true, claim: "reported swapped", never: "never reports swapped", call: func(ctx context.Context, st *store, id string) (bool, error) {
 			return st.swapper.CompareAndSwap(ctx, id, 0, opData, later)
 		}})
 	}
 	if st.iterator != nil {
-		list = append(list, op{name: "Iterate", claim: "visited a record", call: func(ctx context.Context, st *store, _ string) (bool, error) {
+		list = append(list, op{name: "Iterate", claim: "visited a record", never: "visits nothing", call: func(ctx context.Context, st *store, _ string) (bool, error) {
 			visited := false
 			err := st.iterator.Iterate(ctx, func(string, sessionstore.Record) bool { visited = true; return true })
 			return visited, err
 		}})
 	}
 	if st.counter != nil {
-		list = append(list, op{name: "Count", claim: "counted records", call: func(ctx context.Context, st *store, _ string) (bool, error) {
+		list = append(list, op{name: "Count", claim: "counted records", never: "counts nothing", call: func(ctx context.Context, st *store, _ string) (bool, error) {
 			n, err := st.counter.Count(ctx)
 			return n > 0, err
 		}})

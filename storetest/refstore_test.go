@@ -40,7 +40,7 @@ type refRecord struct {
 }
 
 // refMaxDataSize is the reference store's documented maximum.
-const refMaxDataSize = 1 << 20
+const refMaxDataSize = minMaxDataSize
 
 type fault int
 

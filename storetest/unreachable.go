@@ -24,8 +24,8 @@ func (s *suite) unreachable(t tester) {
 		}
 		for _, o := range ops(s.probe) {
 			name := o.name + " fails within the deadline"
-			if o.claim != "" {
-				name += " and never reports " + o.claim
+			if o.never != "" {
+				name += " and " + o.never
 			}
 			t.Run(name, func(t tester) {
 				st := s.newUnreachable(t)
