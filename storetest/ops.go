@@ -15,14 +15,15 @@ type op struct {
 	// takesID is false for the methods without an id (Iterate, Count).
 	takesID bool
 	// claim says what the method reported when it claimed success
-	// ("reported found"): a call that fails must not claim it. never is
-	// the rule for subtest names ("never reports found").
-	claim, never string
-	call         func(ctx context.Context, st *store, id string) (claimed bool, err error)
+	// ("reported found"): a call that fails must not claim it.
+	claim string
+	// never is that rule, for subtest names ("never reports found").
+	never string
+	call  func(ctx context.Context, st *store, id string) (claimed bool, err error)
 }
 
 // opData is what the ops write.
-var opData = []byte("written by an op")
+const opData = "written by an op"
 
 // ops returns the methods st implements.
 func ops(st *store) []op {
@@ -33,7 +34,7 @@ func ops(st *store) []op {
 			return found, err
 		}},
 		{name: "Save", takesID: true, call: func(ctx context.Context, st *store, id string) (bool, error) {
-			return false, st.Save(ctx, id, opData, later)
+			return false, st.Save(ctx, id, []byte(opData), later)
 		}},
 		{name: "Delete", takesID: true, call: func(ctx context.Context, st *store, id string) (bool, error) {
 			return false, st.Delete(ctx, id)
@@ -46,7 +47,7 @@ func ops(st *store) []op {
 	}
 	if st.swapper != nil {
 		list = append(list, op{name: "CompareAndSwap", takesID: true, claim: "reported swapped", never: "never reports swapped", call: func(ctx context.Context, st *store, id string) (bool, error) {
-			return st.swapper.CompareAndSwap(ctx, id, 0, opData, later)
+			return st.swapper.CompareAndSwap(ctx, id, 0, []byte(opData), later)
 		}})
 	}
 	if st.iterator != nil {
