@@ -307,3 +307,15 @@ func TestPanicAfterHeaderKeepsEarlierSave(t *testing.T) {
 		t.Errorf("read %q, want only the change made before the header", body)
 	}
 }
+
+func TestInvalidCookieNameIsReported(t *testing.T) {
+	t.Parallel()
+	m, _ := newSpy(t, nil)
+	m.Cookie.Name = "bad name;"
+	var errs errorLog
+	m.ErrorHandler = errs.handler
+	res, _ := serve(t, m, app).do("GET", "/put?k=a&v=1")
+	if e := errs.take(); res.StatusCode != http.StatusInternalServerError || len(e) != 1 || !strings.Contains(e[0].Error(), "invalid cookie name") {
+		t.Errorf("got %s, errors %v; want 500 and an invalid cookie name error", res.Status, e)
+	}
+}

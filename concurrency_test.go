@@ -60,6 +60,9 @@ func TestMergeOnConflict(t *testing.T) {
 		{"clear is applied again", "/put?k=x&v=0", "/clear", "/put?k=y&v=1", ""},
 		{"flashes taken are only the ones seen", "/flash?c=i&m=old", "/flashes", "/flash?c=i&m=new", "i:new;"},
 		{"a change after a concurrent Destroy starts anew", "/put?k=x&v=0", "/put?k=a&v=1", "/destroy", "a=1;"},
+		{"RenewID merges a concurrent change", "/put?k=x&v=0", "/renew", "/put?k=y&v=1", "x=0;y=1;"},
+		{"RenewID after a concurrent Destroy leaves nothing", "/put?k=x&v=0", "/renew", "/destroy", ""},
+		{"RenewID after a concurrent Destroy keeps its own change", "/put?k=x&v=0", "/renew-put", "/destroy", "a=1;"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -152,7 +153,11 @@ func cookieID(h http.Header, name string) string {
 }
 
 // setCookie replaces any Set-Cookie for the session cookie in h with c.
-func setCookie(h http.Header, c *http.Cookie) {
+func setCookie(h http.Header, c *http.Cookie) error {
+	line := c.String()
+	if line == "" {
+		return fmt.Errorf("invalid cookie name %q", c.Name)
+	}
 	prefix := c.Name + "="
 	lines := h["Set-Cookie"]
 	kept := lines[:0]
@@ -161,5 +166,6 @@ func setCookie(h http.Header, c *http.Cookie) {
 			kept = append(kept, l)
 		}
 	}
-	h["Set-Cookie"] = append(kept, c.String())
+	h["Set-Cookie"] = append(kept, line)
+	return nil
 }

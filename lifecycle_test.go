@@ -19,6 +19,7 @@ import (
 //	/inc         increments "n" with Update and prints it
 //	/del?k=K     deletes K
 //	/clear /destroy /renew /permanent?on=1
+//	/renew-put   RenewID, then puts a=1
 //	/flash?c=C&m=M, /flashes?c=C (prints and takes them)
 //	/destroy-flash  Destroy, then a flash message
 func app(w http.ResponseWriter, r *http.Request) {
@@ -50,6 +51,9 @@ func app(w http.ResponseWriter, r *http.Request) {
 		s.Flash("info", "bye")
 	case "/renew":
 		s.RenewID()
+	case "/renew-put":
+		s.RenewID()
+		s.Put("a", "1")
 	case "/permanent":
 		s.SetPermanent(q.Get("on") == "1")
 	case "/flash":

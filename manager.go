@@ -65,7 +65,7 @@ type Manager struct {
 
 	// Codec turns the session's values into bytes.
 	//
-	// Default codec.Default(), a MessagePack codec that keeps the exact Go
+	// Default codec.Default() (a zero codec.MsgPack when nil), a MessagePack codec that keeps the exact Go
 	// type of each value (chosen by measurement: see package codec). Use
 	// codec.JSON{} to share sessions with programs in other languages.
 	Codec codec.Codec
@@ -78,7 +78,7 @@ type Manager struct {
 	// from its creation; the session ends then however active it is.
 	// RenewID keeps the creation time.
 	//
-	// Default DefaultLifetime (24 hours).
+	// Default DefaultLifetime (24 hours), also used when it is not positive.
 	Lifetime time.Duration
 
 	// IdleTimeout ends a session that saw no request for this long. A
@@ -260,16 +260,17 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 	if err != nil {
 		return err
 	}
+	drop := s.dropCookie
+	s.dropCookie = false
 	switch {
 	case sv.newID || (s.stored && s.permanent != wasPermanent):
 		if late { // create and renew refuse a new id when late: Permanent changed
 			return fmt.Errorf("sessionstore: save: Permanent changed; the cookie cannot follow: %w", ErrHeaderSent)
 		}
-		m.setCookie(h, r, s, sv.now)
-	case s.dropCookie && !late:
-		m.expireCookie(h, r)
+		return m.writeCookie(h, r, s, sv.now)
+	case drop && !late:
+		return m.writeCookie(h, r, nil, sv.now)
 	}
-	s.dropCookie = false
 	return nil
 }
 
@@ -342,11 +343,11 @@ func (sv *saving) create() error {
 		s.created = sv.now
 	}
 	id := newID()
-	key, exp := sv.m.storeKey(id), sv.expiry()
-	if err := sv.m.withRecord(s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) }); err != nil {
-		return fmt.Errorf("sessionstore: save: %w", err)
+	key := sv.m.storeKey(id)
+	if err := sv.saveAs(key); err != nil {
+		return err
 	}
-	s.id, s.key, s.stored, s.version, s.expiry = id, key, true, 0, exp
+	s.id, s.key, s.stored, s.version = id, key, true, 0
 	sv.newID = true
 	return nil
 }
@@ -360,12 +361,14 @@ func (sv *saving) renew() error {
 	oldKey, id := s.key, newID()
 	key := sv.m.storeKey(id)
 	sw, versioned := sv.m.Store.(Swapper)
+	gone := false // the old record vanished (revoked, destroyed) meanwhile
 	for attempt := 1; ; attempt++ {
-		exp := sv.expiry()
-		if err := sv.m.withRecord(s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) }); err != nil {
-			return fmt.Errorf("sessionstore: save: %w", err)
+		if err := sv.saveAs(key); err != nil {
+			return err
 		}
-		s.expiry = exp
+		if gone {
+			break
+		}
 		if !versioned {
 			if err := sv.m.Store.Delete(sv.ctx, oldKey); err != nil {
 				return fmt.Errorf("sessionstore: save: delete old id: %w", err)
@@ -386,12 +389,29 @@ func (sv *saving) renew() error {
 		if err != nil {
 			return err
 		}
-		if !found {
-			break // the old record is gone; a last save keeps the merged state
+		if !found && s.empty() {
+			// Only this request's changes remain, and they leave nothing.
+			if err := sv.m.Store.Delete(sv.ctx, key); err != nil {
+				return fmt.Errorf("sessionstore: save: delete: %w", err)
+			}
+			s.forget()
+			s.dropCookie, s.renew = true, false
+			return nil
 		}
+		gone = !found
 	}
 	s.id, s.key, s.stored, s.version, s.renew = id, key, true, 0, false
 	sv.newID = true
+	return nil
+}
+
+// saveAs saves the session under key, unconditionally.
+func (sv *saving) saveAs(key string) error {
+	exp := sv.expiry()
+	if err := sv.m.withRecord(sv.s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) }); err != nil {
+		return fmt.Errorf("sessionstore: save: %w", err)
+	}
+	sv.s.expiry = exp
 	return nil
 }
 
@@ -477,12 +497,7 @@ func (sv *saving) overwrite() error {
 		s.dropCookie = true
 		return nil
 	}
-	exp := sv.expiry()
-	if err := sv.m.withRecord(s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, s.key, data, exp) }); err != nil {
-		return fmt.Errorf("sessionstore: save: %w", err)
-	}
-	s.expiry = exp
-	return nil
+	return sv.saveAs(s.key)
 }
 
 // reload replaces the state of the session by the record now stored under
@@ -503,7 +518,7 @@ func (sv *saving) reload() (bool, error) {
 		}
 	}
 	if !found {
-		st = state{permanent: s.permDefault}
+		st = state{created: sv.now, permanent: s.permDefault}
 	}
 	for i := range s.ops {
 		s.ops[i].apply(&st)
@@ -544,7 +559,7 @@ func (sv *saving) refresh() error {
 // min(created + Lifetime, now + IdleTimeout).
 func (sv *saving) expiry() time.Time {
 	m := sv.m
-	exp := sv.s.created.Add(m.Lifetime)
+	exp := sv.s.created.Add(m.lifetime())
 	if m.IdleTimeout > 0 {
 		if idle := sv.now.Add(m.IdleTimeout); idle.Before(exp) {
 			return idle
@@ -585,36 +600,34 @@ func (m *Manager) storeKey(id string) string {
 	return id
 }
 
-// setCookie sets the cookie carrying the id of s on h.
-func (m *Manager) setCookie(h http.Header, r *http.Request, s *Session, now time.Time) {
-	c := m.cookie(r, s.id)
-	if s.permanent {
-		age := m.Cookie.Lifetime
-		if age <= 0 {
-			age = s.created.Add(m.Lifetime).Sub(now)
-		}
-		c.MaxAge = max(1, int(age/time.Second))
-		c.Expires = now.Add(time.Duration(c.MaxAge) * time.Second)
-	}
-	setCookie(h, c)
-	addVary(h)
-}
-
-// expireCookie tells the client to drop its session cookie.
-func (m *Manager) expireCookie(h http.Header, r *http.Request) {
-	c := m.cookie(r, "")
-	c.MaxAge, c.Expires = -1, time.Unix(1, 0)
-	setCookie(h, c)
-	addVary(h)
-}
-
-func (m *Manager) cookie(r *http.Request, value string) *http.Cookie {
+// writeCookie sets the cookie carrying the id of s on h, or, when s is nil,
+// a cookie telling the client to drop its session cookie.
+func (m *Manager) writeCookie(h http.Header, r *http.Request, s *Session, now time.Time) error {
 	co := &m.Cookie
-	return &http.Cookie{
-		Name: co.Name, Value: value, Path: co.Path, Domain: co.Domain,
+	c := &http.Cookie{
+		Name: co.Name, Path: co.Path, Domain: co.Domain,
 		HttpOnly: co.HttpOnly, SameSite: co.SameSite, Partitioned: co.Partitioned,
 		Secure: co.Secure == SecureAlways || co.Secure == SecureAuto && r.TLS != nil,
 	}
+	switch {
+	case s == nil:
+		c.MaxAge, c.Expires = -1, time.Unix(1, 0)
+	case s.permanent:
+		age := co.Lifetime
+		if age <= 0 {
+			age = s.created.Add(m.lifetime()).Sub(now)
+		}
+		c.MaxAge = max(1, int(age/time.Second))
+		c.Expires = now.Add(time.Duration(c.MaxAge) * time.Second)
+		fallthrough
+	default:
+		c.Value = s.id
+	}
+	if err := setCookie(h, c); err != nil {
+		return fmt.Errorf("sessionstore: save: %w", err)
+	}
+	addVary(h)
+	return nil
 }
 
 // handleError passes err to the ErrorHandler or the default one.
@@ -635,6 +648,14 @@ func (m *Manager) codec() codec.Codec {
 		return codec.MsgPack{}
 	}
 	return m.Codec
+}
+
+// lifetime is Lifetime, or its default when unset.
+func (m *Manager) lifetime() time.Duration {
+	if m.Lifetime <= 0 {
+		return DefaultLifetime
+	}
+	return m.Lifetime
 }
 
 func (m *Manager) logger() *slog.Logger {
