@@ -63,14 +63,18 @@ type MsgPack struct {
 
 // registry is what NewMsgPack sets up: the registered types, both ways, and
 // a cache of the time zones loaded while decoding. Only the cache changes
-// after construction; it holds only zones that loaded, so it is bounded by
-// the time zone database.
+// after construction.
 type registry struct {
 	names map[reflect.Type]string
 	types map[string]reflect.Type
 	mu    sync.RWMutex
-	zones map[string]*time.Location // by name
+	zones map[string]*time.Location // by name; nil for a name that did not load
 }
+
+// maxZones bounds the zone cache. The time zone database has about 600
+// names; the rest of the room is for names that fail to load, which data
+// written elsewhere may hold.
+const maxZones = 1024
 
 // NewMsgPack returns a MsgPack codec that also round-trips values of the
 // dynamic types of the given examples, each as its own type:
