@@ -19,7 +19,7 @@ const (
 	// faultDeadline is the context deadline of each request in fault tests.
 	faultDeadline = time.Second
 	// faultSlack is how long past its deadline a call may take to return.
-	faultSlack = 250 * time.Millisecond
+	faultSlack = 500 * time.Millisecond
 )
 
 // faultOps are the calls a fault test keeps making, each reporting whether

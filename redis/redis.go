@@ -286,8 +286,14 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 			if err != nil {
 				return err
 			}
-			if live && !fn(keys[i][len(s.prefix):], rec) {
+			if !live {
+				continue
+			}
+			if !fn(keys[i][len(s.prefix):], rec) {
 				return stop
+			}
+			if err := ctx.Err(); err != nil { // fn may have ended it
+				return err
 			}
 		}
 		return nil
