@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,29 +135,29 @@ func (s *Server) requireOwn(t testing.TB, op string) {
 	}
 }
 
-// launchGroup starts n servers one after the other, then runs setup on them. On any error
-// the group's containers are gone when it returns.
+// launchGroup starts n servers at once, then runs setup on them. On any error the group's
+// containers are gone when it returns (shared ones at the end of Main).
 func launchGroup(ctx context.Context, spec *Spec, n int, setup func(context.Context, []*Server) error, dedicated bool) ([]*Server, error) {
-	servers := make([]*Server, 0, n)
-	fail := func(err error) ([]*Server, error) {
+	servers := make([]*Server, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { servers[i], errs[i] = launch(ctx, spec, dedicated) })
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err == nil && setup != nil {
+		sctx, cancel := context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+		if err = setup(sctx, servers); err != nil {
+			err = fmt.Errorf("set up %d %s servers: %w", n, spec.Name, err)
+		}
+	}
+	if err != nil {
 		if dedicated { // shared containers are already tracked for Main
 			err = errors.Join(err, terminateServers(servers))
 		}
 		return nil, err
-	}
-	for range n {
-		s, err := launch(ctx, spec, dedicated)
-		if err != nil {
-			return fail(err)
-		}
-		servers = append(servers, s)
-	}
-	if setup != nil {
-		ctx, cancel := context.WithTimeout(ctx, startTimeout)
-		defer cancel()
-		if err := setup(ctx, servers); err != nil {
-			return fail(fmt.Errorf("set up %d %s servers: %w", n, spec.Name, err))
-		}
 	}
 	return servers, nil
 }
@@ -301,7 +302,7 @@ func freePort() (int, error) {
 func terminateServers(servers []*Server) error {
 	ctrs := make([]testcontainers.Container, 0, len(servers))
 	for _, s := range servers {
-		if s.ctr != nil {
+		if s != nil && s.ctr != nil {
 			ctrs = append(ctrs, s.ctr)
 		}
 	}
