@@ -1,0 +1,187 @@
+// Package gorillastore makes any sessionstore.Store usable as a
+// github.com/gorilla/sessions Store, and so with everything built on
+// gorilla/sessions: gin-contrib/sessions, echo-contrib/session and the
+// handlers that call sessions.GetRegistry.
+//
+// The cookie carries only a random session id (256 bits from crypto/rand);
+// the values stay on the server, encoded with encoding/gob as gorilla's own
+// stores do (register your struct types with gob.Register). The backend
+// stores them under a SHA-256 hash of the id, so a leaked database yields no
+// usable cookie.
+//
+// gorilla's Options keep their meaning: MaxAge > 0 sets the cookie's Max-Age
+// and the stored session expires with it; MaxAge == 0 gives a browser-session
+// cookie while the stored data still expires after BrowserSessionLifetime;
+// MaxAge < 0 deletes the session from the store and expires the cookie.
+package gorillastore
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/sessionstore/sessionstore"
+)
+
+// idBytes is the number of random bytes in a session id (256 bits).
+const idBytes = 32
+
+// DefaultBrowserSessionLifetime is how long the store keeps a session whose
+// cookie has MaxAge 0 (a browser-session cookie).
+const DefaultBrowserSessionLifetime = 24 * time.Hour
+
+// ErrInvalidCookie is wrapped by New and Get when the request carries a
+// session cookie that is not an id this package issued. The returned session
+// is a fresh one, as gorilla/sessions expects.
+var ErrInvalidCookie = errors.New("gorillastore: invalid session cookie")
+
+// Store is a gorilla/sessions Store over a sessionstore.Store.
+type Store struct {
+	store sessionstore.Store
+
+	// Options are copied into every new session. Change them before use.
+	// Default: Path "/", MaxAge 30 days, HttpOnly, SameSite Lax.
+	Options *sessions.Options
+
+	// BrowserSessionLifetime is how long the store keeps a session whose
+	// Options.MaxAge is 0. Default: DefaultBrowserSessionLifetime.
+	BrowserSessionLifetime time.Duration
+}
+
+var _ sessions.Store = (*Store)(nil)
+
+// New returns a gorilla/sessions Store that keeps sessions in s.
+func New(s sessionstore.Store) *Store {
+	return &Store{
+		store: s,
+		Options: &sessions.Options{
+			Path:     "/",
+			MaxAge:   30 * 24 * 60 * 60,
+			HttpOnly: true,
+			SameSite: http.SameSiteLaxMode,
+		},
+		BrowserSessionLifetime: DefaultBrowserSessionLifetime,
+	}
+}
+
+// Get returns the session named name of r, cached in the request's registry
+// so that every Get of one request sees the same session.
+func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session named name from the store, or returns a new one when
+// the request has no valid cookie for it. It never returns a nil session,
+// even with an error.
+func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
+	session := sessions.NewSession(s, name)
+	opts := *s.Options
+	session.Options = &opts
+	session.IsNew = true
+
+	c, err := r.Cookie(name)
+	if err != nil {
+		return session, nil
+	}
+	if !validID(c.Value) {
+		return session, fmt.Errorf("%w: %q", ErrInvalidCookie, name)
+	}
+	rec, found, err := s.store.Load(r.Context(), storeKey(c.Value))
+	if err != nil {
+		return session, fmt.Errorf("gorillastore: load %q: %w", name, err)
+	}
+	if !found {
+		return session, nil
+	}
+	values, err := decode(rec.Data)
+	if err != nil {
+		return session, fmt.Errorf("gorillastore: decode %q: %w", name, err)
+	}
+	session.ID = c.Value
+	session.Values = values
+	session.IsNew = false
+	return session, nil
+}
+
+// Save writes session to the store and its id cookie to w. With
+// Options.MaxAge < 0 it deletes the session and expires the cookie instead.
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	if session.Options.MaxAge < 0 {
+		if session.ID != "" && validID(session.ID) {
+			if err := s.store.Delete(r.Context(), storeKey(session.ID)); err != nil {
+				return fmt.Errorf("gorillastore: delete %q: %w", session.Name(), err)
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", session.Options))
+		return nil
+	}
+	if session.ID == "" || !validID(session.ID) {
+		session.ID = newID()
+	}
+	data, err := encode(session.Values)
+	if err != nil {
+		return fmt.Errorf("gorillastore: encode %q: %w", session.Name(), err)
+	}
+	if err := s.store.Save(r.Context(), storeKey(session.ID), data, s.expiry(session.Options)); err != nil {
+		return fmt.Errorf("gorillastore: save %q: %w", session.Name(), err)
+	}
+	http.SetCookie(w, sessions.NewCookie(session.Name(), session.ID, session.Options))
+	return nil
+}
+
+func (s *Store) expiry(o *sessions.Options) time.Time {
+	if o.MaxAge > 0 {
+		return time.Now().Add(time.Duration(o.MaxAge) * time.Second)
+	}
+	lifetime := s.BrowserSessionLifetime
+	if lifetime <= 0 {
+		lifetime = DefaultBrowserSessionLifetime
+	}
+	return time.Now().Add(lifetime)
+}
+
+func newID() string {
+	b := make([]byte, idBytes)
+	rand.Read(b) // never fails since Go 1.24: it crashes the program instead
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// validID reports whether id has the shape of an id from newID, so a forged
+// or truncated cookie never reaches the store.
+func validID(id string) bool {
+	if len(id) != base64.RawURLEncoding.EncodedLen(idBytes) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(id)
+	return err == nil
+}
+
+// storeKey is what the backend stores a session under: a hash of the id, so
+// the stored keys cannot be replayed as cookies.
+func storeKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func encode(values map[any]any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(values); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decode(data []byte) (map[any]any, error) {
+	values := make(map[any]any)
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&values); err != nil {
+		return nil, err
+	}
+	return values, nil
+}

@@ -1,0 +1,108 @@
+// Package backendtest opens a fresh store of every backend of this module,
+// each over its real server in a container (see internal/testservers), so
+// that tests and benchmarks above the Store contract — the scs and gorilla
+// adapters, the side-by-side backend benchmark — run the same way on all of
+// them. A test package that uses it must call testservers.Main from its
+// TestMain.
+package backendtest
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
+	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
+	"github.com/sessionstore/sessionstore/internal/testservers/redistest"
+	"github.com/sessionstore/sessionstore/memory"
+	"github.com/sessionstore/sessionstore/mongo"
+	"github.com/sessionstore/sessionstore/postgres"
+	"github.com/sessionstore/sessionstore/redis"
+)
+
+// Backend names one backend and opens stores of it.
+type Backend struct {
+	// Name is the backend's package name: memory, redis, postgres, mongo, memcache.
+	Name string
+
+	// NewStore returns a new, empty store isolated from every other store it
+	// returned (its own prefix, table or collection), removed when t ends.
+	NewStore func(t testing.TB) sessionstore.Store
+}
+
+// All returns every backend, the in-memory one first.
+func All() []Backend {
+	return []Backend{
+		{Name: "memory", NewStore: newMemory},
+		{Name: "redis", NewStore: newRedis},
+		{Name: "postgres", NewStore: newPostgres},
+		{Name: "mongo", NewStore: newMongo},
+	}
+}
+
+// unique returns a name no other store of this run uses: a prefix, table or
+// collection name made of lower-case letters and digits.
+func unique(base string) string {
+	return base + "_" + rand.Text()[:10]
+}
+
+func fatalIf(t testing.TB, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("backendtest: %s: %v", what, err)
+	}
+}
+
+func newMemory(t testing.TB) sessionstore.Store {
+	s := memory.New(memory.Options{})
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newRedis(t testing.TB) sessionstore.Store {
+	t.Helper()
+	client, _ := redistest.New(t)
+	prefix := unique("session") + ":"
+	s, err := redis.New(client, redis.Options{Prefix: prefix})
+	fatalIf(t, "redis.New", err)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		keys, _ := client.Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			client.Del(ctx, keys...)
+		}
+	})
+	return s
+}
+
+func newPostgres(t testing.TB) sessionstore.Store {
+	t.Helper()
+	pool, _ := pgtest.New(t)
+	table := unique("sessions")
+	s, err := postgres.New(pool, postgres.Options{Table: table, CleanupInterval: -1})
+	fatalIf(t, "postgres.New", err)
+	fatalIf(t, "postgres CreateTable", s.CreateTable(context.Background()))
+	t.Cleanup(func() {
+		s.Close()
+		pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table)
+	})
+	return s
+}
+
+func newMongo(t testing.TB) sessionstore.Store {
+	t.Helper()
+	db, _ := mongotest.New(t)
+	s, err := mongo.New(db, mongo.Options{
+		Collection: unique("sessions"),
+		Logger:     slog.New(slog.DiscardHandler), // the TTL fallback notice is expected here
+	})
+	fatalIf(t, "mongo.New", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fatalIf(t, "mongo EnsureIndexes", s.EnsureIndexes(ctx))
+	t.Cleanup(func() { s.Close() })
+	return s
+}
