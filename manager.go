@@ -146,11 +146,11 @@ func New(store Store) *Manager {
 // missing, expired or undecodable session, is never adopted: the new
 // session gets a fresh id if it is saved. Open fails only on a store error.
 func (m *Manager) Open(r *http.Request) (*Session, error) {
-	s := new(Session)
-	if err := m.open(r, s); err != nil {
-		return nil, err
+	s, err := m.load(r)
+	if s == nil && err == nil {
+		s = m.newSession()
 	}
-	return s, nil
+	return s, err
 }
 
 // Save stores s if it changed, refreshes its expiry (see IdleTimeout), or
@@ -212,31 +212,39 @@ func (m *Manager) Iterate(ctx context.Context, fn func(StoredSession) bool) erro
 	return nil
 }
 
-// open fills s with the session of r.
-func (m *Manager) open(r *http.Request, s *Session) error {
-	s.isNew, s.permDefault, s.permanent = true, m.Permanent, m.Permanent
+// newSession returns a new, empty session.
+func (m *Manager) newSession() *Session {
+	return &Session{isNew: true, permDefault: m.Permanent, state: state{permanent: m.Permanent}}
+}
+
+// load returns the stored session that r's cookie names, or nil when r has
+// no well-formed session cookie or it names no stored session. A stored
+// session that does not decode gives a new session that deletes it when
+// saved.
+func (m *Manager) load(r *http.Request) (*Session, error) {
 	id := cookieID(r.Header, m.Cookie.Name)
 	if id == "" {
-		return nil
+		return nil, nil
 	}
 	key := m.storeKey(id)
 	rec, found, err := m.Store.Load(r.Context(), key)
 	if err != nil {
-		return fmt.Errorf("sessionstore: open: %w", err)
+		return nil, fmt.Errorf("sessionstore: open: %w", err)
 	}
 	if !found {
-		return nil
+		return nil, nil
 	}
+	s := m.newSession()
 	st, err := decodeState(rec.Data, m.codec())
 	if err != nil {
 		m.logger().WarnContext(r.Context(), "sessionstore: stored session does not decode; starting a fresh one", "error", err)
 		s.key, s.stale = key, true
-		return nil
+		return s, nil
 	}
 	s.state = st
 	s.id, s.key, s.stored, s.isNew = id, key, true, false
 	s.version, s.expiry, s.raw = rec.Version, rec.Expiry, rec.Data
-	return nil
+	return s, nil
 }
 
 // save is Save on a response header. late says the header was sent, so no

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 )
 
 // errResponseReplaced is returned by writes of a handler whose session could
@@ -19,7 +20,7 @@ var errResponseReplaced = errors.New("sessionstore: the session could not be sav
 //
 // The handler finds the session with [FromContext] (or [Manager.Get]). The
 // response is never buffered: the session is saved when next first calls
-// WriteHeader, Write, Flush or ReadFrom on its ResponseWriter, or when next
+// WriteHeader, Write, WriteString, Flush or ReadFrom on its ResponseWriter, or when next
 // returns if it wrote nothing. The ResponseWriter handed to next keeps
 // http.Flusher, http.Hijacker and io.ReaderFrom working, and unwraps for
 // http.ResponseController.
@@ -39,10 +40,14 @@ var errResponseReplaced = errors.New("sessionstore: the session could not be sav
 //     the panic goes on up to net/http; a session saved earlier stays saved.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rq := &request{m: m, w: w}
-		if err := m.open(r, &rq.s); err != nil {
+		s, err := m.load(r)
+		if err != nil {
 			m.handleError(w, r, err)
 			return
+		}
+		rq := &request{m: m, w: w}
+		if s != nil {
+			rq.s.Store(s)
 		}
 		rq.ctx = sessionContext{Context: r.Context(), rq: rq}
 		rq.r = r.WithContext(&rq.ctx)
@@ -71,13 +76,16 @@ func (m *Manager) Get(r *http.Request) *Session {
 type ctxKey struct{}
 
 // request is the state of one request through Handler, allocated in one
-// piece: the session, the context that carries it and the ResponseWriter.
+// piece with the context and the ResponseWriter handed to next.
 type request struct {
 	m *Manager
 	w http.ResponseWriter // the server's
 	r *http.Request       // the one next gets
 
-	s   Session
+	// s is the session: the stored one when the request named one, else
+	// made on first use, so a request that never uses its session costs
+	// no Session at all.
+	s   atomic.Pointer[Session]
 	ctx sessionContext
 	rw  responseWriter
 
@@ -97,9 +105,18 @@ type sessionContext struct {
 // value for key.
 func (c *sessionContext) Value(key any) any {
 	if key == (ctxKey{}) || key == any(c.rq.m) {
-		return &c.rq.s
+		return c.rq.session()
 	}
 	return c.Context.Value(key)
+}
+
+// session returns the session, making a new one on first use.
+func (rq *request) session() *Session {
+	if s := rq.s.Load(); s != nil {
+		return s
+	}
+	rq.s.CompareAndSwap(nil, rq.m.newSession())
+	return rq.s.Load()
 }
 
 // beforeHeader saves the session unless that was done, and reports whether
@@ -109,7 +126,11 @@ func (rq *request) beforeHeader(late bool) bool {
 		return !rq.failed
 	}
 	rq.headerSent = true
-	err := rq.m.save(rq.w.Header(), rq.r, &rq.s, late)
+	s := rq.s.Load()
+	if s == nil {
+		return true // never used, nothing stored: nothing to save
+	}
+	err := rq.m.save(rq.w.Header(), rq.r, s, late)
 	switch {
 	case err == nil:
 		return true
@@ -129,10 +150,11 @@ func (rq *request) finish() {
 		rq.beforeHeader(false)
 		return
 	}
-	if rq.failed || !rq.s.isDirty() {
+	s := rq.s.Load()
+	if rq.failed || s == nil || !s.isDirty() {
 		return
 	}
-	if err := rq.m.save(rq.w.Header(), rq.r, &rq.s, true); err != nil {
+	if err := rq.m.save(rq.w.Header(), rq.r, s, true); err != nil {
 		rq.m.handleError(rq.w, rq.r, lateError(err))
 	}
 }
@@ -176,6 +198,15 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		return 0, errResponseReplaced
 	}
 	return w.ResponseWriter.Write(p)
+}
+
+// WriteString is Write for a string, without converting it when the
+// server's ResponseWriter has WriteString (net/http's does).
+func (w *responseWriter) WriteString(str string) (int, error) {
+	if !w.rq.beforeHeader(false) {
+		return 0, errResponseReplaced
+	}
+	return io.WriteString(w.ResponseWriter, str)
 }
 
 // Flush implements http.Flusher.
