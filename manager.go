@@ -26,7 +26,7 @@ var (
 	ErrHeaderSent = errors.New("sessionstore: response header already sent")
 
 	// ErrConflict is wrapped when a save lost the compare-and-swap race to
-	// concurrent requests of the same session maxSwapAttempts times in a row.
+	// concurrent requests of the same session 10 times in a row.
 	ErrConflict = errors.New("sessionstore: session changed concurrently too often")
 )
 
@@ -65,9 +65,10 @@ type Manager struct {
 
 	// Codec turns the session's values into bytes.
 	//
-	// Default codec.Default() (a zero codec.MsgPack when nil), a MessagePack codec that keeps the exact Go
-	// type of each value (chosen by measurement: see package codec). Use
-	// codec.JSON{} to share sessions with programs in other languages.
+	// Default codec.Default(), a MessagePack codec that keeps the exact Go
+	// type of each value, chosen by measurement (see package codec); a zero
+	// codec.MsgPack when nil. Use codec.JSON{} to share sessions with
+	// programs in other languages.
 	Codec codec.Codec
 
 	// Cookie holds the cookie's name and attributes; each field documents
@@ -99,9 +100,9 @@ type Manager struct {
 	Permanent bool
 
 	// HashIDs stores each session under the SHA-256 hash of its id
-	// (base64url-encoded without padding) rather than the id itself, so the store's contents (a leaked backup, a
-	// timing attack on lookups) give no usable session id. Changing it
-	// loses every stored session.
+	// (base64url-encoded without padding) rather than the id itself, so the
+	// store's contents (a leaked backup, a timing attack on lookups) give no
+	// usable session id. Changing it loses every stored session.
 	//
 	// Default true.
 	HashIDs bool
@@ -127,8 +128,11 @@ type Manager struct {
 }
 
 // bufPool holds buffers for encoding records; stores do not keep the data
-// they are given, so a buffer is reused as soon as Save returns.
+// they are given, so a buffer is reused as soon as Save returns. Buffers
+// over maxPooledBuf are dropped, so one huge session pins no memory.
 var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBuf = 64 << 10
 
 // New returns a Manager over store with the default settings.
 func New(store Store) *Manager {
@@ -157,7 +161,8 @@ func (m *Manager) Open(r *http.Request) (*Session, error) {
 // deletes it when it became empty or was destroyed, and sets, renews or
 // expires the cookie on w (see [SessionInterface]). It adds "Vary: Cookie"
 // when the session was used. Call it before the response header is
-// written; [Manager.Handler] does that for you.
+// written; [Manager.Handler] does that for you. When it fails, the changes
+// stay recorded in s and a second Save tries them again.
 func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error {
 	return m.save(w.Header(), r, s, false)
 }
@@ -263,11 +268,10 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 		return sv.refresh()
 	}
 	wasPermanent := s.stored && s.loadedPermanent()
-	err := sv.commit()
-	s.ops = clearOps(s.ops)
-	if err != nil {
-		return err
+	if err := sv.commit(); err != nil {
+		return err // the changes stay recorded: a later Save tries again
 	}
+	s.ops = clearOps(s.ops)
 	drop := s.dropCookie
 	s.dropCookie = false
 	switch {
@@ -596,7 +600,9 @@ func (m *Manager) withRecord(s *Session, fn func(data []byte) error) error {
 		err = fn(data)
 		*bp = data
 	}
-	bufPool.Put(bp)
+	if cap(*bp) <= maxPooledBuf {
+		bufPool.Put(bp)
+	}
 	return err
 }
 

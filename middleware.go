@@ -135,6 +135,7 @@ func (rq *request) beforeHeader(late bool) bool {
 	case err == nil:
 		return true
 	case late:
+		s.dropChanges() // reported once: finish must not try them again
 		rq.m.handleError(rq.w, rq.r, lateError(err))
 		return true
 	}
@@ -165,6 +166,14 @@ func lateError(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w (%w)", err, ErrHeaderSent)
+}
+
+// dropChanges forgets the changes a failed save could not store.
+func (s *Session) dropChanges() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ops = clearOps(s.ops)
+	s.renew, s.destroyed, s.stale = false, false, false
 }
 
 // isDirty is dirty with the lock taken.
