@@ -15,6 +15,7 @@ func TestMain(m *testing.M) { testservers.Main(m) }
 // TestSmoke writes and reads an item through gomemcache, so that a broken image fails here
 // first.
 func TestSmoke(t *testing.T) {
+	t.Parallel()
 	c, srv := memcachetest.New(t)
 	if err := c.Set(&memcache.Item{Key: "memcachetest:smoke", Value: []byte("v\x00"), Expiration: 60}); err != nil {
 		t.Fatal(err)
@@ -28,6 +29,7 @@ func TestSmoke(t *testing.T) {
 // TestCluster checks that the client spreads keys over three distinct servers and reads
 // them all back.
 func TestCluster(t *testing.T) {
+	t.Parallel()
 	c, servers := memcachetest.NewCluster(t)
 	if len(servers) != 3 {
 		t.Fatalf("%d servers, want 3", len(servers))
@@ -63,6 +65,7 @@ func TestCluster(t *testing.T) {
 // TestDedicatedCluster checks that a dedicated cluster's node can be stopped and started
 // again at the same address.
 func TestDedicatedCluster(t *testing.T) {
+	t.Parallel()
 	c, servers := memcachetest.NewCluster(t, testservers.Dedicated())
 	_, shared := memcachetest.NewCluster(t)
 	for i := range servers {

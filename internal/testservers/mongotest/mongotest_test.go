@@ -14,6 +14,7 @@ func TestMain(m *testing.M) { testservers.Main(m) }
 // TestSmoke writes and reads a document through the mongo driver, so that a broken image
 // fails here first.
 func TestSmoke(t *testing.T) {
+	t.Parallel()
 	db, srv := mongotest.New(t)
 	ctx := t.Context()
 	coll := db.Collection("smoke")
@@ -35,6 +36,7 @@ func TestSmoke(t *testing.T) {
 // TestFreshDatabase checks that every New returns a database of its own on the shared
 // server.
 func TestFreshDatabase(t *testing.T) {
+	t.Parallel()
 	a, sa := mongotest.New(t)
 	b, sb := mongotest.New(t)
 	if a.Name() == b.Name() {

@@ -11,6 +11,7 @@ func TestMain(m *testing.M) { testservers.Main(m) }
 
 // TestSmoke writes and reads a row through pgx, so that a broken image fails here first.
 func TestSmoke(t *testing.T) {
+	t.Parallel()
 	pool, srv := pgtest.New(t)
 	ctx := t.Context()
 	if _, err := pool.Exec(ctx, `CREATE TABLE pgtest_smoke (id text PRIMARY KEY, data bytea NOT NULL)`); err != nil {
@@ -34,6 +35,7 @@ func TestSmoke(t *testing.T) {
 // TestDedicatedRestart checks that a dedicated server comes back at the same address after
 // Stop and Start, and that the pool reconnects to it.
 func TestDedicatedRestart(t *testing.T) {
+	t.Parallel()
 	pool, srv := pgtest.New(t, testservers.Dedicated())
 	shared, sharedSrv := pgtest.New(t)
 	if srv.Addr == sharedSrv.Addr {

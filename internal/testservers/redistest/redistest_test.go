@@ -18,6 +18,7 @@ func TestMain(m *testing.M) { testservers.Main(m) }
 
 // TestSmoke writes and reads a key through go-redis, so that a broken image fails here first.
 func TestSmoke(t *testing.T) {
+	t.Parallel()
 	c, srv := redistest.New(t)
 	ctx := t.Context()
 	if err := c.Set(ctx, "redistest:smoke", "v\x00", time.Minute).Err(); err != nil {
@@ -31,6 +32,7 @@ func TestSmoke(t *testing.T) {
 
 // TestShared checks that two calls share one server and a dedicated call does not.
 func TestShared(t *testing.T) {
+	t.Parallel()
 	_, a := redistest.New(t)
 	_, b := redistest.New(t)
 	_, d := redistest.New(t, testservers.Dedicated())
@@ -45,6 +47,7 @@ func TestShared(t *testing.T) {
 // TestCluster writes keys over many slots and finds them on all three masters, and runs a
 // Lua script through the cluster client.
 func TestCluster(t *testing.T) {
+	t.Parallel()
 	c, servers := redistest.NewCluster(t)
 	if len(servers) != 3 {
 		t.Fatalf("%d servers, want 3", len(servers))
@@ -91,6 +94,7 @@ func TestCluster(t *testing.T) {
 // TestStopStart checks that a dedicated server refuses connections while stopped and
 // answers again at the same address after Start.
 func TestStopStart(t *testing.T) {
+	t.Parallel()
 	c, srv := redistest.New(t, testservers.Dedicated())
 	addr := srv.Addr
 	srv.Stop(t)
@@ -111,6 +115,7 @@ func TestStopStart(t *testing.T) {
 // TestPause checks that a paused server hangs until the client's deadline, then answers
 // again after Unpause.
 func TestPause(t *testing.T) {
+	t.Parallel()
 	c, srv := redistest.New(t, testservers.Dedicated())
 	if err := c.Ping(t.Context()).Err(); err != nil {
 		t.Fatal(err)
