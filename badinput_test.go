@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/codec"
 	"github.com/sessionstore/sessionstore/memory"
 )
 
@@ -317,5 +318,22 @@ func TestInvalidCookieNameIsReported(t *testing.T) {
 	res, _ := serve(t, m, app).do("GET", "/put?k=a&v=1")
 	if e := errs.take(); res.StatusCode != http.StatusInternalServerError || len(e) != 1 || !strings.Contains(e[0].Error(), "invalid cookie name") {
 		t.Errorf("got %s, errors %v; want 500 and an invalid cookie name error", res.Status, e)
+	}
+}
+
+func TestUnencodableValueIsReported(t *testing.T) {
+	t.Parallel()
+	m, spy := newSpy(t, nil)
+	var errs errorLog
+	m.ErrorHandler = errs.handler
+	c := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		sessionstore.FromContext(r.Context()).Put("ch", make(chan int))
+	})
+	res, _ := c.do("GET", "/")
+	if e := errs.take(); res.StatusCode != http.StatusInternalServerError || len(e) != 1 || !errors.Is(e[0], codec.ErrEncode) {
+		t.Errorf("got %s, errors %v; want 500 and codec.ErrEncode", res.Status, e)
+	}
+	if n := count(t, spy); n != 0 {
+		t.Errorf("%d sessions stored, want 0", n)
 	}
 }

@@ -134,7 +134,9 @@ func (s *Session) Get(key string) (any, bool) {
 	return v, ok
 }
 
-// Put stores val under key, replacing any value there.
+// Put stores val under key, replacing any value there. val must be of a type
+// the Manager's Codec encodes (see package codec); otherwise the save fails
+// with an error wrapping codec.ErrEncode, which goes to the ErrorHandler.
 func (s *Session) Put(key string, val any) {
 	s.lock()
 	defer s.mu.Unlock()
