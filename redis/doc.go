@@ -46,9 +46,11 @@
 // Nothing to configure: every key of a session is that session's one key, so
 // each command and script touches a single slot. Iterate and Count SCAN the
 // prefix on every master (ClusterClient.ForEachMaster) and read values with
-// one pipeline per batch of keys. Do not put a hash tag ({…}) in the Prefix:
+// one pipeline per batch of keys (a Ring: every live shard). Do not put a hash tag ({…}) in the Prefix:
 // it would send every session to one slot, hence one node. Requires Redis 6.2
-// or later (PXAT), on a single server as in a Cluster.
+// or later (PXAT), on a single server as in a Cluster. Leave the client's
+// ReadOnly, RouteByLatency and RouteRandomly off: they send GETs to replicas,
+// which may not have a session saved a moment ago yet.
 //
 // # Client settings
 //

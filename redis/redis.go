@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -16,17 +17,12 @@ import (
 	"github.com/sessionstore/sessionstore"
 )
 
-// Record layout. Every session is ONE Redis string under Prefix+id, so all it
-// touches lives in one Cluster slot. The value starts with a fixed header, so a
-// single GET returns data, expiry and version:
-//
-//	bytes 0–7   expiry, Unix milliseconds, big-endian (the same instant as the key's PXAT)
-//	bytes 8–15  version, big-endian uint64, never zero
-//	bytes 16–   the data, as given to Save
+// Offsets in a stored value: every session is one Redis string under
+// Prefix+id holding this header, then the data (see the package doc).
 const (
-	headerSize   = 16
-	expiryOffset = 0
-	versionOff   = 8
+	expiryOffset  = 0 // Unix milliseconds, big-endian, the same instant as the key's PXAT
+	versionOffset = 8 // big-endian uint64, never zero
+	headerSize    = 16
 )
 
 // Defaults of Options.
@@ -139,6 +135,7 @@ var (
 	_ sessionstore.Swapper  = (*Store)(nil)
 	_ sessionstore.Iterator = (*Store)(nil)
 	_ sessionstore.Counter  = (*Store)(nil)
+	_ io.Closer             = (*Store)(nil)
 )
 
 // New returns a Store over client: a *goredis.Client (one server, or Sentinel
@@ -427,7 +424,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 func encode(data []byte, expiryMillis int64, version uint64) []byte {
 	val := make([]byte, headerSize+len(data))
 	binary.BigEndian.PutUint64(val[expiryOffset:], uint64(expiryMillis))
-	binary.BigEndian.PutUint64(val[versionOff:], version)
+	binary.BigEndian.PutUint64(val[versionOffset:], version)
 	copy(val[headerSize:], data)
 	return val
 }
@@ -443,7 +440,7 @@ func decode(val string, now time.Time) (rec sessionstore.Record, live bool, err 
 		return rec, false, nil
 	}
 	rec.Expiry = time.UnixMilli(ms)
-	rec.Version = binary.BigEndian.Uint64([]byte(val[versionOff : versionOff+8]))
+	rec.Version = binary.BigEndian.Uint64([]byte(val[versionOffset : versionOffset+8]))
 	rec.Data = []byte(val[headerSize:])
 	return rec, true, nil
 }
