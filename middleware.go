@@ -39,22 +39,27 @@ var errResponseReplaced = errors.New("sessionstore: the session could not be sav
 //   - When next panics before the header was written, nothing is saved and
 //     the panic goes on up to net/http; a session saved earlier stays saved.
 func (m *Manager) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := m.load(r)
-		if err != nil {
-			m.handleError(w, r, err)
-			return
-		}
-		rq := &request{m: m, w: w}
-		if s != nil {
-			rq.s.Store(s)
-		}
-		rq.ctx = sessionContext{Context: r.Context(), rq: rq}
-		rq.r = r.WithContext(&rq.ctx)
-		rq.rw = responseWriter{ResponseWriter: w, rq: rq}
-		next.ServeHTTP(&rq.rw, rq.r)
-		rq.finish()
-	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.serve(next, w, r) })
+}
+
+// serve runs one request through Handler.
+func (m *Manager) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	s, err := m.load(r)
+	if err != nil {
+		m.handleError(w, r, err)
+		return
+	}
+	rq := &request{m: m, w: w}
+	if s != nil {
+		rq.s.Store(s)
+	}
+	rq.ctx = sessionContext{Context: r.Context(), rq: rq}
+	// WithContext is inlined here: its copy of r lands in rq rather than in
+	// an allocation of its own.
+	rq.r = *r.WithContext(&rq.ctx)
+	rq.rw = responseWriter{ResponseWriter: w, rq: rq}
+	next.ServeHTTP(&rq.rw, &rq.r)
+	rq.finish()
 }
 
 // FromContext returns the session that the innermost [Manager.Handler] put
@@ -76,11 +81,11 @@ func (m *Manager) Get(r *http.Request) *Session {
 type ctxKey struct{}
 
 // request is the state of one request through Handler, allocated in one
-// piece with the context and the ResponseWriter handed to next.
+// piece with the request, context and ResponseWriter handed to next.
 type request struct {
 	m *Manager
 	w http.ResponseWriter // the server's
-	r *http.Request       // the one next gets
+	r http.Request        // the one next gets, carrying ctx
 
 	// s is the session: the stored one when the request named one, else
 	// made on first use, so a request that never uses its session costs
@@ -130,17 +135,17 @@ func (rq *request) beforeHeader(late bool) bool {
 	if s == nil {
 		return true // never used, nothing stored: nothing to save
 	}
-	err := rq.m.save(rq.w.Header(), rq.r, s, late)
+	err := rq.m.save(rq.w.Header(), &rq.r, s, late)
 	switch {
 	case err == nil:
 		return true
 	case late:
 		s.dropChanges() // reported once: finish must not try them again
-		rq.m.handleError(rq.w, rq.r, lateError(err))
+		rq.m.handleError(rq.w, &rq.r, lateError(err))
 		return true
 	}
 	rq.failed = true
-	rq.m.handleError(rq.w, rq.r, err)
+	rq.m.handleError(rq.w, &rq.r, err)
 	return false
 }
 
@@ -155,8 +160,8 @@ func (rq *request) finish() {
 	if rq.failed || s == nil || !s.isDirty() {
 		return
 	}
-	if err := rq.m.save(rq.w.Header(), rq.r, s, true); err != nil {
-		rq.m.handleError(rq.w, rq.r, lateError(err))
+	if err := rq.m.save(rq.w.Header(), &rq.r, s, true); err != nil {
+		rq.m.handleError(rq.w, &rq.r, lateError(err))
 	}
 }
 
