@@ -11,7 +11,8 @@ import (
 // messages and the flags New, Modified and Permanent of Flask's sessions.
 //
 // A Session comes from [Manager.Open] or, inside [Manager.Handler], from
-// [FromContext]. Its methods are safe for concurrent use by the goroutines of
+// [FromContext]; the zero Session is a new, empty one tied to no store, as
+// tests need. Its methods are safe for concurrent use by the goroutines of
 // one request. It is not meant to outlive the request: changes made after the
 // Manager saved it for the last time are lost (see [Manager.Handler]).
 //
@@ -43,7 +44,7 @@ type Session struct {
 	renew       bool // RenewID was called since the last save
 	destroyed   bool // Destroy was called since the last save
 	dropCookie  bool // the client holds a cookie for a deleted session: expire it
-	opsBuf      [2]op
+	opsBuf      [2]op // first ops without an allocation
 }
 
 // state is what a stored record holds.
