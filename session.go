@@ -37,13 +37,13 @@ type Session struct {
 	raw     []byte    // the stored bytes, re-saved to refresh an idle session without Touch
 	stale   bool      // the cookie named a record that did not decode: delete it at save
 
-	isNew       bool // no stored session was found for this request
-	permDefault bool // Manager.Permanent: the flag of a session started afresh
-	modified    bool // changed during this request
-	accessed    bool // a method was called: the response depends on the cookie
-	renew       bool // RenewID was called since the last save
-	destroyed   bool // Destroy was called since the last save
-	dropCookie  bool // the client holds a cookie for a deleted session: expire it
+	isNew       bool  // no stored session was found for this request
+	permDefault bool  // Manager.Permanent: the flag of a session started afresh
+	modified    bool  // changed during this request
+	accessed    bool  // a method was called: the response depends on the cookie
+	renew       bool  // RenewID was called since the last save
+	destroyed   bool  // Destroy was called since the last save
+	dropCookie  bool  // the client holds a cookie for a deleted session: expire it
 	opsBuf      [2]op // first ops without an allocation
 }
 
