@@ -1,0 +1,44 @@
+package memcache_test
+
+import (
+	"testing"
+
+	gomemcache "github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
+	"github.com/sessionstore/sessionstore/memcache"
+	"github.com/sessionstore/sessionstore/storetest"
+)
+
+// harness runs the conformance suite over client, each store under a prefix
+// of its own.
+func harness(client *gomemcache.Client) storetest.Harness {
+	return storetest.Harness{
+		NewStore: func(t testing.TB) sessionstore.Store {
+			return newStore(t, client, memcache.Options{})
+		},
+		MaxDataSize: memcache.DefaultMaxDataSize,
+		// Load ends a record at the exact expiry in its header, whatever
+		// memcached's 1-second clock does, so the suite checks "gone" at
+		// the expiry itself rather than the 1 s memcached would need.
+		ExpiryPrecision: 0,
+		NewUnreachableStore: func(t testing.TB) sessionstore.Store {
+			return newStore(t, gomemcache.New(closedAddr(t)), memcache.Options{})
+		},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	client, _ := memcachetest.New(t)
+	storetest.Run(t, harness(client))
+}
+
+// TestConformanceCluster runs the suite over three servers behind one
+// client, which shards the keys over them.
+func TestConformanceCluster(t *testing.T) {
+	t.Parallel()
+	client, _ := memcachetest.NewCluster(t)
+	storetest.Run(t, harness(client))
+}
