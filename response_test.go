@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"strings"
@@ -18,33 +19,48 @@ import (
 
 func TestResponseIsStreamedWithFlusher(t *testing.T) {
 	t.Parallel()
-	m, spy := newSpy(t, nil)
-	release := make(chan struct{})
-	c := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
-		sessionstore.FromContext(r.Context()).Put("a", "1")
-		io.WriteString(w, "first\n")
-		w.(http.Flusher).Flush()
-		<-release // the client must see "first" before the handler goes on
-		io.WriteString(w, "second\n")
-	})
-	res, err := c.c.Get(c.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if sessionCookie(res) == nil {
-		t.Error("no cookie in the streamed response's header")
-	}
-	if n := count(t, spy); n != 1 {
-		t.Errorf("%d sessions stored when the header arrived, want 1", n)
-	}
-	br := bufio.NewReader(res.Body)
-	if line, err := br.ReadString('\n'); line != "first\n" || err != nil {
-		t.Fatalf("first line %q, %v", line, err)
-	}
-	close(release)
-	if rest, err := io.ReadAll(br); string(rest) != "second\n" || err != nil {
-		t.Errorf("rest %q, %v", rest, err)
+	for _, h2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("http2=%v", h2), func(t *testing.T) {
+			t.Parallel()
+			m, spy := newSpy(t, nil)
+			release := make(chan struct{})
+			srv := httptest.NewUnstartedServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				sessionstore.FromContext(r.Context()).Put("a", "1")
+				io.WriteString(w, "first\n")
+				w.(http.Flusher).Flush()
+				<-release // the client must see "first" before the handler goes on
+				io.WriteString(w, "second\n")
+			})))
+			if h2 {
+				srv.EnableHTTP2 = true
+				srv.StartTLS()
+			} else {
+				srv.Start()
+			}
+			t.Cleanup(srv.Close)
+			res, err := srv.Client().Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			if h2 != (res.ProtoMajor == 2) {
+				t.Fatalf("protocol %s", res.Proto)
+			}
+			if sessionCookie(res) == nil {
+				t.Error("no cookie in the streamed response's header")
+			}
+			if n := count(t, spy); n != 1 {
+				t.Errorf("%d sessions stored when the header arrived, want 1", n)
+			}
+			br := bufio.NewReader(res.Body)
+			if line, err := br.ReadString('\n'); line != "first\n" || err != nil {
+				t.Fatalf("first line %q, %v", line, err)
+			}
+			close(release)
+			if rest, err := io.ReadAll(br); string(rest) != "second\n" || err != nil {
+				t.Errorf("rest %q, %v", rest, err)
+			}
+		})
 	}
 }
 
