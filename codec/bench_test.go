@@ -22,8 +22,8 @@ func typicalSession() map[string]any {
 }
 
 // plainMsgPack is msgpack/v5 used directly, the nearest existing library: it
-// is the reference to beat, though lossy (int64 comes back as int32 here,
-// the time in Local).
+// is the reference to beat, though lossy (an int comes back as the smallest
+// int kind its value fits, int8 for 5; a time comes back in Local).
 type plainMsgPack struct{}
 
 func (plainMsgPack) Encode(m map[string]any) ([]byte, error) { return msgpack.Marshal(m) }
