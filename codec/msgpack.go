@@ -90,7 +90,8 @@ const maxZones = 1024
 // exactness guarantees are msgpack/v5's: fields of concrete types come back
 // exactly; a time.Time field keeps its instant but not its location, and an
 // interface field follows msgpack/v5's defaults (an int may come back as an
-// int8).
+// int8). A cycle of pointers inside a registered value is msgpack/v5's to
+// handle, and it does not: keep registered values acyclic.
 //
 // Unlike gob.Register, registration belongs to this codec alone; nothing
 // global changes. NewMsgPack panics, as gob.Register does, when an example is
