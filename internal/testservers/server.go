@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,8 +164,8 @@ func launchGroup(ctx context.Context, spec *Spec, n int, setup func(context.Cont
 }
 
 // launch creates and starts one container of spec and waits until its server answers
-// through the driver. A dedicated container is published on a fixed free host port,
-// retried when another process takes that port first.
+// through the driver. A dedicated container is published on a fixed free host port, and
+// launched again on another one if a different process takes that port first.
 func launch(ctx context.Context, spec *Spec, dedicated bool) (*Server, error) {
 	img := spec.image()
 	if err := ensureImage(ctx, img, spec.ImageEnv); err != nil {
@@ -190,11 +191,18 @@ func launch(ctx context.Context, spec *Spec, dedicated bool) (*Server, error) {
 			return s, nil
 		}
 		lastErr = err
-		if !dedicated || ctx.Err() != nil {
+		if !dedicated || !portTaken(err) {
 			break
 		}
 	}
 	return nil, lastErr
+}
+
+// portTaken reports whether Docker could not bind the chosen host port because another
+// process took it after freePort released it.
+func portTaken(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "port is already allocated") || strings.Contains(msg, "address already in use")
 }
 
 // run is one attempt of launch.
