@@ -1,6 +1,7 @@
 package sessionstore_test
 
 import (
+	"context"
 	"encoding/gob"
 	"io"
 	"net/http"
@@ -26,7 +27,9 @@ import (
 //
 //	read       a request on an existing session that reads two values
 //	increment  a request that increments a counter in it
-//	nocookie   a request without a cookie that does not touch the session
+//	nocookie   a request without a cookie that does not touch the session;
+//	           also measured: withcontext, a middleware that only puts a
+//	           value in the request's context, the least any does
 //
 // Run: go test -run '^$' -bench Request -benchmem .
 func BenchmarkRequest(b *testing.B) {
@@ -47,6 +50,16 @@ func BenchmarkRequest(b *testing.B) {
 				io.WriteString(w, "ok")
 			}), httptest.NewRequest("GET", "/", nil))
 		})
+		if work == "nocookie" {
+			// The least any middleware that hands the handler a value in
+			// the request context pays: one context.WithValue and the
+			// copy of the request that r.WithContext makes.
+			b.Run(work+"/withcontext", func(b *testing.B) {
+				runRequests(b, withValue(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					io.WriteString(w, "ok")
+				})), httptest.NewRequest("GET", "/", nil))
+			})
+		}
 		for _, lib := range libs {
 			b.Run(work+"/"+lib.name, func(b *testing.B) {
 				l := lib.new(b)
@@ -59,6 +72,15 @@ func BenchmarkRequest(b *testing.B) {
 			})
 		}
 	}
+}
+
+type benchKey struct{}
+
+// withValue is the smallest context middleware.
+func withValue(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), benchKey{}, 1)))
+	})
 }
 
 // runRequests serves req with h b.N times.
