@@ -13,17 +13,18 @@ import (
 
 // errResponseReplaced is returned by writes of a handler whose session could
 // not be saved: the ErrorHandler answered the request instead.
-var errResponseReplaced = errors.New("sessionstore: the session could not be saved; the error handler answered the request")
+var errResponseReplaced = errors.New("sessionstore: session not saved; the ErrorHandler answered instead")
 
 // Handler returns middleware that opens the session of each request before
 // next runs and saves it when the response header is written.
 //
-// The handler finds the session with [FromContext] (or [Manager.Get]). The
-// response is never buffered: the session is saved when next first calls
-// WriteHeader, Write, WriteString, Flush or ReadFrom on its ResponseWriter, or when next
-// returns if it wrote nothing. The ResponseWriter handed to next keeps
-// http.Flusher, http.Hijacker and io.ReaderFrom working, and unwraps for
-// http.ResponseController.
+// The handler finds the session with [FromContext] (or [Manager.Get]); a
+// request whose handler never uses it, and that carries no session cookie,
+// costs one allocation. The response is never buffered: the session is
+// saved when next first calls WriteHeader, Write, WriteString, Flush or
+// ReadFrom on its ResponseWriter, or when next returns if it wrote nothing.
+// The ResponseWriter handed to next keeps http.Flusher, http.Hijacker and
+// io.ReaderFrom working, and unwraps for http.ResponseController.
 //
 // What happens when things go wrong:
 //   - A store error while opening goes to the ErrorHandler (default: 500)
