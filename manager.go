@@ -146,9 +146,12 @@ func New(store Store) *Manager {
 }
 
 // Open returns the session of r, the stored one its cookie names or a new,
-// empty one (see [SessionInterface]). A cookie that is malformed, or names a
-// missing, expired or undecodable session, is never adopted: the new
-// session gets a fresh id if it is saved. Open fails only on a store error.
+// empty one (see [SessionInterface]). A cookie that is malformed (anything
+// but the 43 base64url characters of an id: oversized, truncated, foreign)
+// or names a missing, expired or undecodable session is never adopted: the
+// new session gets a fresh id if it is saved. When the cookie appears more
+// than once, the first well-formed value counts, as browsers send the one
+// with the most specific path first. Open fails only on a store error.
 func (m *Manager) Open(r *http.Request) (*Session, error) {
 	s, err := m.load(r)
 	if s == nil && err == nil {
