@@ -64,7 +64,7 @@ func BenchmarkPair(b *testing.B) {
 	ctx := context.Background()
 	for _, p := range pairs(b) {
 		b.Run(p.name, func(b *testing.B) {
-			b.ReportAllocs()
+			defer reportMetrics(b)()
 			for b.Loop() {
 				if err := p.do(ctx, "bench-session-id"); err != nil {
 					b.Fatal(err)
@@ -80,7 +80,7 @@ func BenchmarkPairParallel(b *testing.B) {
 	ctx := context.Background()
 	for _, p := range pairs(b) {
 		b.Run(p.name, func(b *testing.B) {
-			b.ReportAllocs()
+			defer reportMetrics(b)()
 			var n atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
 				id := fmt.Sprint("bench-session-id-", n.Add(1))
@@ -92,5 +92,19 @@ func BenchmarkPairParallel(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// reportMetrics turns on allocation reporting; the function it returns,
+// deferred, reports the CPU time the process spent per operation, which
+// shows the client-side cost of each contender even when the wall time is
+// dominated by round trips or by other load on the machine.
+func reportMetrics(b *testing.B) func() {
+	b.ReportAllocs()
+	start := processCPU()
+	return func() {
+		if cpu := processCPU() - start; cpu > 0 && b.N > 0 {
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
 	}
 }
