@@ -98,8 +98,10 @@
 // memcached is a cache. When its memory is full it evicts the least
 // recently used items, live sessions included, and a restarted server has
 // lost everything it held: users of evicted sessions are logged out. Give
-// the servers memory for every live session (about the data plus the key
-// plus 60 bytes each), watch the evictions statistic, and keep sessions small.
+// the servers memory for every live session (each item takes its data, its
+// key and about 50 bytes of item header, rounded up to memcached's slab
+// chunk sizes, which grow by a factor of 1.25), watch the evictions
+// statistic, and keep sessions small.
 //
 // # Several servers
 //
