@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -173,19 +174,20 @@ func newStore(coll *mongo.Collection, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Load returns the record stored under id. The filter on the expiry keeps
-// documents the TTL monitor has not deleted yet from ever being returned.
+// Load returns the record stored under id. It finds the document by _id
+// alone and checks the expiry itself: the TTL monitor may not have deleted an
+// expired document yet, and a filter of _id alone is the one a compatible
+// server answers from its primary key instead of scanning the collection.
 func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool, error) {
 	if err := sessionstore.CheckID(id); err != nil {
 		return sessionstore.Record{}, false, fmt.Errorf("mongo: load: %w", err)
 	}
-	var doc document
-	err := s.coll.FindOne(ctx, liveID(id, time.Now()), findOneOpts).Decode(&doc)
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return sessionstore.Record{}, false, nil
-	case err != nil:
+	doc, found, err := s.find(ctx, id, loadOpts)
+	if err != nil {
 		return sessionstore.Record{}, false, wrap(ctx, "load", err)
+	}
+	if !found || !doc.live(time.Now()) {
+		return sessionstore.Record{}, false, nil
 	}
 	return doc.record(), true, nil
 }
@@ -232,40 +234,75 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch sets the expiry of the live document of id with one update; the
-// version is left unchanged. An expiry at or before now hides the document
-// at once, and the TTL index or the cleanup deletes it.
+// Touch sets the expiry of the live document of id; the version is left
+// unchanged. An expiry at or before now hides the document at once, and the
+// TTL index or the cleanup deletes it.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, error) {
 	if err := sessionstore.CheckID(id); err != nil {
 		return false, fmt.Errorf("mongo: touch: %w", err)
 	}
-	unlock, err := s.lock(ctx, id)
+	touch := s.touch
+	if s.compat.Load() {
+		touch = s.touchCompat
+	}
+	found, err := touch(ctx, id, expiry)
 	if err != nil {
 		return false, wrap(ctx, "touch", err)
 	}
-	defer unlock()
-	update := bson.D{{Key: "$set", Value: bson.D{{Key: fieldExpiry, Value: dateOf(expiry)}}}}
-	res, err := s.coll.UpdateOne(ctx, liveID(id, time.Now()), update)
+	return found, nil
+}
+
+// touch is one UpdateOne filtered on the expiry, atomic on MongoDB.
+func (s *Store) touch(ctx context.Context, id string, expiry time.Time) (bool, error) {
+	res, err := s.coll.UpdateOne(ctx, liveID(id, time.Now()), setExpiry(expiry))
 	if err != nil {
-		return false, wrap(ctx, "touch", err)
+		return false, err
+	}
+	return res.MatchedCount > 0, nil
+}
+
+// touchCompat is touch on a compatible server: a read and a write, each by
+// _id alone so that neither scans, under the id's lock (see lock).
+func (s *Store) touchCompat(ctx context.Context, id string, expiry time.Time) (bool, error) {
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	doc, found, err := s.find(ctx, id, stateOpts)
+	if err != nil || !found || !doc.live(time.Now()) {
+		return false, err
+	}
+	res, err := s.coll.UpdateOne(ctx, byID(id), setExpiry(expiry))
+	if err != nil {
+		return false, err
 	}
 	return res.MatchedCount > 0, nil
 }
 
 // CompareAndSwap replaces the document of id only if the live one still has
-// version, in one ReplaceOne whose filter carries the version. Version 0
-// upserts over a missing or expired document only: when a live one exists,
-// or a racing caller inserted first, the insert of the same _id fails with a
-// duplicate-key error, which means the race was lost.
+// version. On MongoDB that is one ReplaceOne whose filter carries the
+// version; version 0 upserts over a missing or expired document only, and
+// when a live one exists, or a racing caller inserted first, the insert of
+// the same _id fails with a duplicate-key error, which means the race was
+// lost.
 func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
 	if err := s.check(id, data); err != nil {
 		return false, fmt.Errorf("mongo: compare and swap: %w", err)
 	}
-	unlock, err := s.lock(ctx, id)
+	swap := s.swap
+	if s.compat.Load() {
+		swap = s.swapCompat
+	}
+	swapped, err := swap(ctx, id, version, newDocument(id, data, expiry))
 	if err != nil {
 		return false, wrap(ctx, "compare and swap", err)
 	}
-	defer unlock()
+	return swapped, nil
+}
+
+// swap is one ReplaceOne, atomic on MongoDB.
+func (s *Store) swap(ctx context.Context, id string, version uint64, doc bson.D) (bool, error) {
 	now := dateOf(time.Now())
 	filter := byID(id)
 	opts := upsertOpts
@@ -277,14 +314,46 @@ func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, d
 			bson.E{Key: fieldExpiry, Value: bson.D{{Key: "$gt", Value: now}}})
 		opts = nil
 	}
-	res, err := s.coll.ReplaceOne(ctx, filter, newDocument(id, data, expiry), opts)
+	res, err := s.coll.ReplaceOne(ctx, filter, doc, opts)
 	switch {
 	case version == 0 && mongo.IsDuplicateKeyError(err):
 		return false, nil
 	case err != nil:
-		return false, wrap(ctx, "compare and swap", err)
+		return false, err
 	}
 	return res.MatchedCount+res.UpsertedCount > 0, nil
+}
+
+// swapCompat is swap on a compatible server: a read by _id, the version
+// compared here, then a write by _id, under the id's lock (see lock). An
+// insert still fails on a duplicate _id, which settles a race with another
+// process for a new id.
+func (s *Store) swapCompat(ctx context.Context, id string, version uint64, doc bson.D) (bool, error) {
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	cur, found, err := s.find(ctx, id, stateOpts)
+	if err != nil {
+		return false, err
+	}
+	live := found && cur.live(time.Now())
+	switch {
+	case live != (version != 0), live && uint64(cur.Version) != version:
+		return false, nil
+	case !found:
+		_, err := s.coll.InsertOne(ctx, doc)
+		if mongo.IsDuplicateKeyError(err) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	res, err := s.coll.ReplaceOne(ctx, byID(id), doc)
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount > 0, nil
 }
 
 // Iterate streams the live documents through one cursor. A document that
@@ -304,10 +373,11 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 		if err := cur.Decode(&doc); err != nil {
 			return wrap(ctx, "iterate", err)
 		}
-		if !doc.Expiry.After(time.Now()) {
-			continue
+		id, ok := idFrom(doc.ID)
+		if !ok || !doc.live(time.Now()) {
+			continue // not a session document, or expired during the walk
 		}
-		if !fn(string(doc.ID), doc.record()) {
+		if !fn(id, doc.record()) {
 			return nil
 		}
 	}
@@ -451,14 +521,30 @@ func (s *Store) check(id string, data []byte) error {
 	return nil
 }
 
-// document is the stored shape of a session. _id is binary rather than a
-// string because BSON strings must be valid UTF-8 and ids may be any bytes.
-type document struct {
-	ID      []byte    `bson:"_id"`
-	Data    []byte    `bson:"data"`
-	Expiry  time.Time `bson:"expiry"`
-	Version int64     `bson:"version"`
+// find returns the document of id, expired or not, by _id alone.
+func (s *Store) find(ctx context.Context, id string, opts *options.FindOneOptionsBuilder) (document, bool, error) {
+	var doc document
+	err := s.coll.FindOne(ctx, byID(id), opts).Decode(&doc)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return document{}, false, nil
+	case err != nil:
+		return document{}, false, err
+	}
+	return doc, true, nil
 }
+
+// document is the stored shape of a session (see idOf for the _id).
+type document struct {
+	ID      bson.RawValue `bson:"_id"`
+	Data    []byte        `bson:"data"`
+	Expiry  time.Time     `bson:"expiry"`
+	Version int64         `bson:"version"`
+}
+
+// live reports whether the document is still live at now. Its expiry was
+// truncated to the millisecond, never rounded up.
+func (d *document) live(now time.Time) bool { return d.Expiry.After(now) }
 
 func (d *document) record() sessionstore.Record {
 	return sessionstore.Record{Data: d.Data, Expiry: d.Expiry, Version: uint64(d.Version)}
@@ -488,12 +574,41 @@ func newVersion() int64 {
 }
 
 var (
-	// findOneOpts leaves out the _id, which the caller already has.
-	findOneOpts = options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 0}})
-	upsertOpts  = options.Replace().SetUpsert(true)
+	// loadOpts leaves out the _id, which the caller already has.
+	loadOpts = options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 0}})
+	// stateOpts reads only what Touch and CompareAndSwap compare.
+	stateOpts = options.FindOne().SetProjection(bson.D{
+		{Key: fieldID, Value: 0}, {Key: fieldExpiry, Value: 1}, {Key: fieldVersion, Value: 1},
+	})
+	upsertOpts = options.Replace().SetUpsert(true)
 )
 
-func idOf(id string) bson.Binary { return bson.Binary{Data: []byte(id)} }
+// idOf returns the _id of id: the string itself when it is valid UTF-8, as a
+// BSON string must be, else its bytes as binary. Each id has exactly one
+// form, so two ids never share a document. The string form is readable in
+// the shell, and it is the one a compatible server (FerretDB v1) looks up by
+// its primary key: a filter on a binary _id makes it scan the collection.
+func idOf(id string) any {
+	if utf8.ValidString(id) {
+		return id
+	}
+	return bson.Binary{Data: []byte(id)}
+}
+
+// idFrom is the inverse of idOf.
+func idFrom(v bson.RawValue) (string, bool) {
+	if id, ok := v.StringValueOK(); ok {
+		return id, true
+	}
+	if _, b, ok := v.BinaryOK(); ok {
+		return string(b), true
+	}
+	return "", false
+}
+
+func setExpiry(expiry time.Time) bson.D {
+	return bson.D{{Key: "$set", Value: bson.D{{Key: fieldExpiry, Value: dateOf(expiry)}}}}
+}
 
 func dateOf(t time.Time) bson.DateTime { return bson.NewDateTimeFromTime(t) }
 
@@ -504,7 +619,10 @@ func live(now time.Time) bson.D {
 }
 
 func liveID(id string, now time.Time) bson.D {
-	return append(byID(id), live(now)...)
+	return bson.D{
+		{Key: fieldID, Value: idOf(id)},
+		{Key: fieldExpiry, Value: bson.D{{Key: "$gt", Value: dateOf(now)}}},
+	}
 }
 
 // ttlUnsupported reports whether err is a server saying it cannot create TTL

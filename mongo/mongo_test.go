@@ -169,41 +169,66 @@ func TestTooLargeSendsNothing(t *testing.T) {
 	}
 }
 
-// TestDocumentShape reads back the raw document that the package doc
-// describes, for an id that is not valid UTF-8.
+// TestDocumentShape reads back the raw documents that the package doc
+// describes: a string _id for an id that is valid UTF-8, binary for one that
+// is not, and two ids differing only in that form never share a document.
 func TestDocumentShape(t *testing.T) {
 	s, coll := openStore(t, Options{})
 	ctx := context.Background()
-	id := "\xff\x00id"
 	expiry := time.Date(2100, 1, 2, 3, 4, 5, 678_901_234, time.UTC)
-	if err := s.Save(ctx, id, []byte("data"), expiry); err != nil {
+	for _, tc := range []struct {
+		id     string
+		wantID func(bson.RawValue) bool
+		form   string
+	}{
+		{"sess\x00ion-é", func(v bson.RawValue) bool { s, ok := v.StringValueOK(); return ok && s == "sess\x00ion-é" }, "a string"},
+		{"\xff\x00id", func(v bson.RawValue) bool {
+			st, b, ok := v.BinaryOK()
+			return ok && st == 0 && string(b) == "\xff\x00id"
+		}, "BinData(0, ...)"},
+	} {
+		if err := s.Save(ctx, tc.id, []byte(tc.id), expiry); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := coll.FindOne(ctx, bson.D{{Key: "data", Value: bson.Binary{Data: []byte(tc.id)}}}).Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(mustElements(t, raw)); got != 4 {
+			t.Errorf("%q: document has %d fields, want 4: %v", tc.id, got, raw)
+		}
+		if !tc.wantID(raw.Lookup("_id")) {
+			t.Errorf("%q: _id = %v, want %s", tc.id, raw.Lookup("_id"), tc.form)
+		}
+		if st, b, ok := raw.Lookup("data").BinaryOK(); !ok || st != 0 || string(b) != tc.id {
+			t.Errorf("%q: data = %v, want BinData(0, the data)", tc.id, raw.Lookup("data"))
+		}
+		if ms, ok := raw.Lookup("expiry").DateTimeOK(); !ok || ms != expiry.UnixMilli() {
+			t.Errorf("%q: expiry = %v, want the date %d ms", tc.id, raw.Lookup("expiry"), expiry.UnixMilli())
+		}
+		if v, ok := raw.Lookup("version").Int64OK(); !ok || v == 0 {
+			t.Errorf("%q: version = %v, want a non-zero int64", tc.id, raw.Lookup("version"))
+		}
+		rec, found, err := s.Load(ctx, tc.id)
+		if err != nil || !found || string(rec.Data) != tc.id {
+			t.Fatalf("Load(%q) = %q, %v, %v", tc.id, rec.Data, found, err)
+		}
+		if want := expiry.Truncate(time.Millisecond); !rec.Expiry.Equal(want) {
+			t.Errorf("Load expiry %v, want %v (truncated to the millisecond)", rec.Expiry, want)
+		}
+	}
+
+	// The same bytes under the other form are another id's document.
+	if _, err := coll.InsertOne(ctx, bson.D{
+		{Key: "_id", Value: bson.Binary{Data: []byte("plain")}},
+		{Key: "data", Value: bson.Binary{Data: []byte("binary form")}},
+		{Key: "expiry", Value: bson.NewDateTimeFromTime(expiry)},
+		{Key: "version", Value: int64(1)},
+	}); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := coll.FindOne(ctx, bson.D{}).Raw()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := len(mustElements(t, raw)); got != 4 {
-		t.Errorf("document has %d fields, want 4: %v", got, raw)
-	}
-	if st, b, ok := raw.Lookup("_id").BinaryOK(); !ok || st != 0 || string(b) != id {
-		t.Errorf("_id = %v, want BinData(0, %q)", raw.Lookup("_id"), id)
-	}
-	if st, b, ok := raw.Lookup("data").BinaryOK(); !ok || st != 0 || string(b) != "data" {
-		t.Errorf("data = %v, want BinData(0, \"data\")", raw.Lookup("data"))
-	}
-	if ms, ok := raw.Lookup("expiry").DateTimeOK(); !ok || ms != expiry.UnixMilli() {
-		t.Errorf("expiry = %v, want the date %d ms", raw.Lookup("expiry"), expiry.UnixMilli())
-	}
-	if v, ok := raw.Lookup("version").Int64OK(); !ok || v == 0 {
-		t.Errorf("version = %v, want a non-zero int64", raw.Lookup("version"))
-	}
-	rec, found, err := s.Load(ctx, id)
-	if err != nil || !found {
-		t.Fatalf("Load: %v, %v", found, err)
-	}
-	if want := expiry.Truncate(time.Millisecond); !rec.Expiry.Equal(want) {
-		t.Errorf("Load expiry %v, want %v (truncated to the millisecond)", rec.Expiry, want)
+	if _, found, err := s.Load(ctx, "plain"); found || err != nil {
+		t.Fatalf("Load(plain) found the binary _id \"plain\": %v, %v", found, err)
 	}
 }
 
@@ -544,7 +569,7 @@ func rawIDs(t *testing.T, coll *mongo.Collection) []string {
 	}
 	ids := make([]string, len(docs))
 	for i, d := range docs {
-		ids[i] = string(d.ID)
+		ids[i], _ = idFrom(d.ID)
 	}
 	return ids
 }
