@@ -41,22 +41,34 @@
 //
 // # What each codec keeps
 //
-// MsgPack round-trips, with their exact dynamic types: nil, bool, string,
-// int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64,
-// float32, float64, []byte, time.Time (instant, and location: UTC, Local, a
-// fixed zone or a zone of the time zone database such as Europe/Paris, by
-// name), map[string]any and []any nested to any depth up to 1000 levels, and
-// values of the types registered with [NewMsgPack]. Nil []byte, maps and
-// slices come back empty rather than nil. Any other type fails to encode with
-// an error wrapping [ErrEncode].
+// MsgPack round-trips, with their exact dynamic types:
 //
-// Gob keeps what encoding/gob keeps: every basic kind exactly, but a
-// time.Time comes back with its offset and without its zone name (in Local
-// when the offset matches Local's). Types stored in the map must be
-// registered with gob.Register, as for scs and gorilla/sessions.
+//   - nil, bool, string, int, int8, int16, int32, int64, uint, uint8,
+//     uint16, uint32, uint64, float32, float64, []byte;
+//   - time.Time: instant, and location (UTC, Local, a fixed zone or a zone
+//     of the time zone database such as Europe/Paris, by name);
+//   - []string, []int, []int64, []float64, []bool, [][]byte,
+//     map[string]string and map[string]int, without registration;
+//   - map[string]any and []any nested to any depth up to 1000 levels;
+//   - values of the types registered with [NewMsgPack].
 //
-// JSON keeps strings, bools, nil, map[string]any and []any; see [JSON] for
-// what becomes of numbers, times, byte slices and structs.
+// A nil []byte, or a nil slice or map of the built-in types above, comes
+// back empty rather than nil, with its type: []string(nil) as []string{}, a
+// nil []byte in a [][]byte as []byte{}. Any other type
+// fails to encode with an error wrapping [ErrEncode]; a slice or map of
+// another element type ([]int32, map[string]bool) may be registered.
+//
+// Gob keeps what encoding/gob keeps: every basic kind exactly, and the
+// slices and maps listed above with their types, but an empty slice comes
+// back nil, a nil map empty, and a time.Time with its offset and without its
+// zone name (in Local when the offset matches Local's). Other types stored
+// in the map must be registered with gob.Register, as for scs and
+// gorilla/sessions.
+//
+// JSON keeps strings, bools, nil, map[string]any and []any; a []string
+// comes back as a []any of strings and a map[string]string as a
+// map[string]any. See [JSON] for what becomes of numbers, times, byte
+// slices and structs.
 //
 // # Errors
 //

@@ -32,7 +32,7 @@ type cart struct {
 // newMsgPack is the MsgPack codec the tests use: the registered kinds of
 // values on top of the built-in ones.
 func newMsgPack() codec.MsgPack {
-	return codec.NewMsgPack(user{}, &cart{}, []string(nil))
+	return codec.NewMsgPack(user{}, &cart{}, []user(nil))
 }
 
 func mustZone(t testing.TB, name string) *time.Location {
@@ -49,11 +49,13 @@ var same = new(int)
 
 // roundTripCase is one stored value and what each codec gives back for it.
 // gob and json hold the decoded value that codec must return (same: the
-// value itself); encodeErr marks a value that codec must refuse.
+// value itself; refused: the codec must refuse to encode it). msgpack is
+// what MsgPack returns when it is not the value itself, which nil there
+// means (a time.Time comes back without its monotonic clock reading).
 type roundTripCase struct {
-	name      string
-	in        any
-	gob, json any
+	name               string
+	in                 any
+	msgpack, gob, json any
 }
 
 // refused marks a value a codec must refuse with ErrEncode.
@@ -83,6 +85,16 @@ func roundTripCases(t testing.TB) []roundTripCase {
 	for i := range 20 {
 		manyKeysJSON[fmt.Sprint("k", i)] = int64(i)
 		manyElemsJSON[i] = int64(i)
+	}
+	manyStrings := make([]string, 20) // array 16 inside the extension
+	manyStringsJSON := make([]any, 20)
+	manyInts := make([]int, 20)
+	manyIntKeys := map[string]int{} // map 16 inside the extension
+	for i := range 20 {
+		manyStrings[i] = fmt.Sprint("role", i)
+		manyStringsJSON[i] = manyStrings[i]
+		manyInts[i] = i
+		manyIntKeys[fmt.Sprint("k", i)] = i
 	}
 
 	timeCase := func(name string, tm time.Time) roundTripCase {
@@ -131,7 +143,7 @@ func roundTripCases(t testing.TB) []roundTripCase {
 
 		{name: "bytes", in: []byte{0, 1, 2, 0xff}, gob: same, json: "AAEC/w=="},
 		{name: "bytes empty", in: []byte{}, gob: []byte(nil), json: ""},
-		{name: "bytes nil", in: []byte(nil), gob: same, json: nil},
+		{name: "bytes nil", in: []byte(nil), msgpack: []byte{}, gob: same, json: nil},
 		{name: "bytes 300", in: longBytes, gob: same, json: base64.StdEncoding.EncodeToString(longBytes)},
 
 		timeCase("time UTC", base),
@@ -151,12 +163,12 @@ func roundTripCases(t testing.TB) []roundTripCase {
 		timeCase("time before 1970", time.Date(1969, 7, 20, 20, 17, 40, 0, newYork)),
 
 		{name: "map empty", in: map[string]any{}, gob: same, json: same},
-		{name: "map nil", in: map[string]any(nil), gob: map[string]any{}, json: nil},
+		{name: "map nil", in: map[string]any(nil), msgpack: map[string]any{}, gob: map[string]any{}, json: nil},
 		{name: "map nested", in: map[string]any{"a": map[string]any{"b": int8(1), "c": []any{"x", nil}}},
 			gob: same, json: map[string]any{"a": map[string]any{"b": int64(1), "c": []any{"x", nil}}}},
 		{name: "map 20 keys", in: manyKeys, gob: same, json: manyKeysJSON},
 		{name: "slice empty", in: []any{}, gob: []any(nil), json: same},
-		{name: "slice nil", in: []any(nil), gob: same, json: nil},
+		{name: "slice nil", in: []any(nil), msgpack: []any{}, gob: same, json: nil},
 		{name: "slice mixed", in: []any{1, "two", 3.5, true, nil, []byte("b"), []any{int16(5)}, base},
 			gob: same, json: []any{int64(1), "two", 3.5, true, nil, "Yg==", []any{int64(5)}, base.Format(time.RFC3339Nano)}},
 		{name: "slice 20 elements", in: manyElems, gob: same, json: manyElemsJSON},
@@ -165,7 +177,44 @@ func roundTripCases(t testing.TB) []roundTripCase {
 			json: map[string]any{"Name": "Ada", "Age": int64(36), "Roles": []any{"admin"}, "Score": 9.5}},
 		{name: "registered pointer", in: &cart{Items: map[string]int{"apple": 3}}, gob: same,
 			json: map[string]any{"Items": map[string]any{"apple": int64(3)}}},
-		{name: "registered slice type", in: []string{"a", "b"}, gob: same, json: []any{"a", "b"}},
+		{name: "registered slice type", in: []user{{Name: "Ada", Age: 36, Roles: []string{"admin"}, Score: 9.5}}, gob: same,
+			json: []any{map[string]any{"Name": "Ada", "Age": int64(36), "Roles": []any{"admin"}, "Score": 9.5}}},
+
+		// Slices and maps of one element type, built in without registration.
+		{name: "[]string", in: []string{"admin", "", "é"}, gob: same, json: []any{"admin", "", "é"}},
+		{name: "[]string empty", in: []string{}, gob: []string(nil), json: []any{}},
+		{name: "[]string nil", in: []string(nil), msgpack: []string{}, gob: same, json: nil},
+		{name: "[]string 20 elements", in: manyStrings, gob: same, json: manyStringsJSON},
+		{name: "[]string of 400 and 70000 bytes", in: []string{longStr, hugeStr}, gob: same, json: []any{longStr, hugeStr}},
+		{name: "[]int", in: []int{0, 127, 128, -32, -33, 70000, math.MaxInt, math.MinInt}, gob: same,
+			json: []any{int64(0), int64(127), int64(128), int64(-32), int64(-33), int64(70000), int64(math.MaxInt), int64(math.MinInt)}},
+		{name: "[]int empty", in: []int{}, gob: []int(nil), json: []any{}},
+		{name: "[]int nil", in: []int(nil), msgpack: []int{}, gob: same, json: nil},
+		{name: "[]int 20 elements", in: manyInts, gob: same, json: manyElemsJSON},
+		{name: "[]int64", in: []int64{42, math.MinInt64, math.MaxInt64, 1 << 40}, gob: same,
+			json: []any{int64(42), int64(math.MinInt64), int64(math.MaxInt64), int64(1 << 40)}},
+		{name: "[]int64 nil", in: []int64(nil), msgpack: []int64{}, gob: same, json: nil},
+		{name: "[]float64", in: []float64{0.5, math.Pi, 2, math.SmallestNonzeroFloat64}, gob: same,
+			json: []any{0.5, math.Pi, int64(2), math.SmallestNonzeroFloat64}},
+		{name: "[]float64 NaN, -Inf, -0", in: []float64{math.NaN(), math.Inf(-1), math.Copysign(0, -1)}, gob: same, json: refused},
+		{name: "[]float64 nil", in: []float64(nil), msgpack: []float64{}, gob: same, json: nil},
+		{name: "[]bool", in: []bool{true, false, true}, gob: same, json: []any{true, false, true}},
+		{name: "[]bool nil", in: []bool(nil), msgpack: []bool{}, gob: same, json: nil},
+		{name: "[][]byte", in: [][]byte{{1, 2}, {}, nil, longBytes},
+			msgpack: [][]byte{{1, 2}, {}, {}, longBytes}, gob: [][]byte{{1, 2}, nil, nil, longBytes},
+			json: []any{"AQI=", "", nil, base64.StdEncoding.EncodeToString(longBytes)}},
+		{name: "[][]byte nil", in: [][]byte(nil), msgpack: [][]byte{}, gob: same, json: nil},
+		{name: "map[string]string", in: map[string]string{"theme": "dark", "": "empty key", "lang": ""}, gob: same,
+			json: map[string]any{"theme": "dark", "": "empty key", "lang": ""}},
+		{name: "map[string]string empty", in: map[string]string{}, gob: same, json: map[string]any{}},
+		{name: "map[string]string nil", in: map[string]string(nil), msgpack: map[string]string{}, gob: map[string]string{}, json: nil},
+		{name: "map[string]int", in: map[string]int{"views": 3, "min": math.MinInt, "max": math.MaxInt}, gob: same,
+			json: map[string]any{"views": int64(3), "min": int64(math.MinInt), "max": int64(math.MaxInt)}},
+		{name: "map[string]int 20 keys", in: manyIntKeys, gob: same, json: manyKeysJSON},
+		{name: "map[string]int nil", in: map[string]int(nil), msgpack: map[string]int{}, gob: map[string]int{}, json: nil},
+		{name: "typed values nested", in: map[string]any{"a": []any{[]string{"x"}, map[string]int{"n": 1}}, "b": []bool{}},
+			gob:  map[string]any{"a": []any{[]string{"x"}, map[string]int{"n": 1}}, "b": []bool(nil)},
+			json: map[string]any{"a": []any{[]any{"x"}, map[string]any{"n": int64(1)}}, "b": []any{}}},
 	}
 }
 
@@ -190,23 +239,13 @@ func TestRoundTrip(t *testing.T) {
 		want  func(roundTripCase) any
 	}{
 		{"MsgPack", newMsgPack(), func(c roundTripCase) any {
-			switch v := c.in.(type) {
-			case time.Time:
-				return v.Round(0)
-			case []byte:
-				if v == nil {
-					return []byte{}
-				}
-			case map[string]any:
-				if v == nil {
-					return map[string]any{}
-				}
-			case []any:
-				if v == nil {
-					return []any{}
-				}
+			if tm, ok := c.in.(time.Time); ok {
+				return tm.Round(0)
 			}
-			return c.in
+			if c.msgpack == nil {
+				return same
+			}
+			return c.msgpack
 		}},
 		{"Gob", codec.Gob{}, func(c roundTripCase) any { return c.gob }},
 		{"JSON", codec.JSON{}, func(c roundTripCase) any { return c.json }},
@@ -249,10 +288,11 @@ func TestRoundTrip(t *testing.T) {
 func registerGob(t testing.TB, v any) {
 	t.Helper()
 	switch v.(type) {
-	case user, *cart, []string:
+	case user, *cart, []user:
 		gobRegisterOnce.Do(func() {
 			gob.Register(user{})
 			gob.Register(&cart{})
+			gob.Register([]user{})
 		})
 	}
 }
@@ -292,6 +332,17 @@ func equal(got, want any) bool {
 		return true
 	case []any:
 		g := got.([]any)
+		if (g == nil) != (w == nil) || len(g) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !equal(g[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	case []float64: // for its NaNs and negative zeros
+		g := got.([]float64)
 		if (g == nil) != (w == nil) || len(g) != len(w) {
 			return false
 		}

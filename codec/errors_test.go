@@ -37,6 +37,14 @@ func sample() map[string]any {
 		"last_seen": time.Date(2024, 5, 6, 7, 8, 9, 10, time.UTC),
 		"csrf":      bytes.Repeat([]byte{0xab}, 32),
 		"prefs":     map[string]any{"theme": "dark", "count": 3, "ratio": 0.5, "on": true, "none": nil},
+		"perms":     []string{"read", "write"},
+		"ids":       []int{7, 300, -1},
+		"recent":    []int64{1 << 40, 5},
+		"weights":   []float64{0.25, -1},
+		"flags":     []bool{true, false},
+		"keys":      [][]byte{{1, 2}, {}},
+		"labels":    map[string]string{"env": "prod"},
+		"counts":    map[string]int{"views": 3, "big": 70000},
 	}
 }
 
@@ -66,12 +74,39 @@ func garbage() map[string][]byte {
 		"msgpack time zone kind 9": {0x81, 0xa1, 'k', 0xc7, 13, 10,
 			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9},
 		"msgpack unregistered type": {0x81, 0xa1, 'k', 0xc7, 4, 11, 0xa3, 'a', '.', 'B'},
-		"msgpack trailing byte":     {0x80, 0x00},
-		"msgpack deep nesting":      append([]byte{0x81, 0xa1, 'k'}, bytes.Repeat([]byte{0x91}, 100000)...),
-		"gob header only":           {0x03, 0x04, 0x00},
-		"json trailing":             []byte(`{"a":1} {"b":2}`),
-		"json number too large":     []byte(`{"a":1e400}`),
-		"json deep nesting":         []byte(`{"a":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`),
+
+		// Slices and maps of one element type: an extension type (12 to
+		// 19), then one MessagePack array or map filling the payload.
+		"msgpack []string without payload":             {0x81, 0xa1, 'k', 0xc7, 0, 12},
+		"msgpack []string not an array":                {0x81, 0xa1, 'k', 0xd4, 12, 0xa0},
+		"msgpack []string of an int":                   {0x81, 0xa1, 'k', 0xd5, 12, 0x91, 0x01},
+		"msgpack []string trailing byte":               {0x81, 0xa1, 'k', 0xd6, 12, 0x91, 0xa1, 'x', 0xc0},
+		"msgpack []string of 4 billion":                {0x81, 0xa1, 'k', 0xc7, 5, 12, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"msgpack []string of 15, 1 present":            {0x81, 0xa1, 'k', 0xd5, 12, 0x9f, 0xc0},
+		"msgpack []string str past payload":            {0x81, 0xa1, 'k', 0xd5, 12, 0x91, 0xa5, 'a', 'b', 'c', 'd', 'e'},
+		"msgpack []int over int64":                     {0x81, 0xa1, 'k', 0xc7, 10, 13, 0x91, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		"msgpack []int of nil":                         {0x81, 0xa1, 'k', 0xd5, 13, 0x91, 0xc0},
+		"msgpack []int64 of a float":                   {0x81, 0xa1, 'k', 0xc7, 10, 14, 0x91, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0},
+		"msgpack []int64 of an int8 extension":         {0x81, 0xa1, 'k', 0xc7, 4, 14, 0x91, 0xd4, 1, 5},
+		"msgpack []float64 of a float32":               {0x81, 0xa1, 'k', 0xc7, 6, 15, 0x91, 0xca, 0, 0, 0, 0},
+		"msgpack []float64 truncated float":            {0x81, 0xa1, 'k', 0xc7, 4, 15, 0x91, 0xcb, 0, 0},
+		"msgpack []bool of nil":                        {0x81, 0xa1, 'k', 0xd5, 16, 0x91, 0xc0},
+		"msgpack [][]byte of a string":                 {0x81, 0xa1, 'k', 0xd6, 17, 0x91, 0xa2, 'a', 'b'},
+		"msgpack [][]byte of a bin 32 of 4 GB":         {0x81, 0xa1, 'k', 0xc7, 6, 17, 0x91, 0xc6, 0xff, 0xff, 0xff, 0xff},
+		"msgpack map[string]string of an int":          {0x81, 0xa1, 'k', 0xd6, 18, 0x81, 0xa1, 'a', 0x01},
+		"msgpack map[string]string int key":            {0x81, 0xa1, 'k', 0xd6, 18, 0x81, 0x01, 0xa1, 'a'},
+		"msgpack map[string]string an array":           {0x81, 0xa1, 'k', 0xd5, 18, 0x91, 0xa0},
+		"msgpack map[string]int of a string":           {0x81, 0xa1, 'k', 0xd6, 19, 0x81, 0xa1, 'a', 0xa0},
+		"msgpack map[string]int of 4 billion":          {0x81, 0xa1, 'k', 0xc7, 5, 19, 0xdf, 0xff, 0xff, 0xff, 0xff},
+		"msgpack map[string]int of an int16 extension": {0x81, 0xa1, 'k', 0xc7, 6, 19, 0x81, 0xa1, 'a', 0xd5, 2, 0, 1},
+		"msgpack ext 20":                               {0x81, 0xa1, 'k', 0xd5, 20, 0x91, 0xc0},
+
+		"msgpack trailing byte": {0x80, 0x00},
+		"msgpack deep nesting":  append([]byte{0x81, 0xa1, 'k'}, bytes.Repeat([]byte{0x91}, 100000)...),
+		"gob header only":       {0x03, 0x04, 0x00},
+		"json trailing":         []byte(`{"a":1} {"b":2}`),
+		"json number too large": []byte(`{"a":1e400}`),
+		"json deep nesting":     []byte(`{"a":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`),
 	}
 }
 
@@ -178,12 +213,14 @@ func TestEncodeUnsupported(t *testing.T) {
 		"complex":           complex(1, 2), // MsgPack and JSON only
 		"NaN":               math.NaN(),    // JSON only
 		"unregistered type": struct{ A int }{1},
+		"[]int32":           []int32{1}, // not built in: MsgPack needs registration
+		"map[string]bool":   map[string]bool{"a": true},
 	}
 	accepts := map[string][]string{ // values a codec can encode after all
-		"Gob":                {"complex", "NaN"},
+		"Gob":                {"complex", "NaN", "[]int32"}, // encoding/gob registers slices of basic kinds
 		"MsgPack":            {"NaN"},
 		"MsgPack zero value": {"NaN"},
-		"JSON":               {"unregistered type"},
+		"JSON":               {"unregistered type", "[]int32", "map[string]bool"},
 	}
 	for _, c := range allCodecs() {
 		for name, v := range values {

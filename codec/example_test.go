@@ -52,3 +52,29 @@ func ExampleJSON() {
 	// {"since":"2024-03-01T09:00:00Z","token":"AQID","visits":3}
 	// int64 string string
 }
+
+// Slices and maps of strings, ints, floats, bools and byte slices need no
+// registration, and come back with their own type, not as []any.
+func ExampleDefault() {
+	c := codec.Default()
+	data, err := c.Encode(map[string]any{
+		"roles":  []string{"admin", "editor"},
+		"recent": []int64{42, 7},
+		"prefs":  map[string]string{"theme": "dark"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	values, err := c.Decode(data)
+	if err != nil {
+		panic(err)
+	}
+	roles := values["roles"].([]string)
+	fmt.Printf("%T %q\n", roles, roles)
+	fmt.Printf("%T %v\n", values["recent"], values["recent"])
+	fmt.Printf("%T %v\n", values["prefs"], values["prefs"])
+	// Output:
+	// []string ["admin" "editor"]
+	// []int64 [42 7]
+	// map[string]string map[theme:dark]
+}

@@ -40,17 +40,26 @@ func addSeeds(f *testing.F, c codec.Codec, extra ...map[string]any) {
 // and stalls for minutes on a 100 KB seed.
 const maxSeed = 4096
 
-// everyKind is one session holding each case of TestRoundTrip that c
-// encodes, so the decoders' seeds cover every kind of value.
-func everyKind(f *testing.F, c codec.Codec) map[string]any {
+// everyKind is the cases of TestRoundTrip that c encodes, in as few
+// sessions as hold them in maxSeed bytes each, so that the decoders' seeds
+// cover every kind of value (one session of them all would be dropped as
+// too large).
+func everyKind(f *testing.F, c codec.Codec) []map[string]any {
 	registerGob(f, user{})
+	var sessions []map[string]any
 	m := map[string]any{}
 	for _, tc := range roundTripCases(f) {
-		if data, err := c.Encode(map[string]any{"v": tc.in}); err == nil && len(data) < maxSeed/8 {
-			m[tc.name] = tc.in
+		if data, err := c.Encode(map[string]any{"v": tc.in}); err != nil || len(data) >= maxSeed/8 {
+			continue
+		}
+		m[tc.name] = tc.in
+		if len(mustEncode(f, c, m)) > maxSeed {
+			delete(m, tc.name)
+			sessions = append(sessions, m)
+			m = map[string]any{tc.name: tc.in}
 		}
 	}
-	return m
+	return append(sessions, m)
 }
 
 // checkDecodeError fails unless err is nil or wraps ErrDecode with no map.
@@ -71,7 +80,7 @@ func checkDecodeError(t *testing.T, m map[string]any, err error) {
 // decodes encodes again, to data that decodes to the same values.
 func FuzzMsgPackDecode(f *testing.F) {
 	c := newMsgPack()
-	addSeeds(f, c, everyKind(f, c))
+	addSeeds(f, c, everyKind(f, c)...)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := c.Decode(data)
 		checkDecodeError(t, m, err)
@@ -92,8 +101,9 @@ func FuzzMsgPackDecode(f *testing.F) {
 	})
 }
 
-// FuzzMsgPackRoundTrip: values of every built-in kind, built from the
-// fuzzer's numbers and strings, come back exactly.
+// FuzzMsgPackRoundTrip: values of every built-in kind (the slices and maps
+// of one element type too), built from the fuzzer's numbers and strings,
+// come back exactly.
 func FuzzMsgPackRoundTrip(f *testing.F) {
 	f.Add("key", int64(1), uint64(2), 3.5, []byte("b"), int64(1700000000), uint32(5), int32(3600), "Europe/Paris")
 	f.Add("", int64(math.MinInt64), uint64(math.MaxUint64), math.Inf(-1), []byte(nil), int64(-62135596800), uint32(999999999), int32(-43200), "")
@@ -116,7 +126,15 @@ func FuzzMsgPackRoundTrip(f *testing.F) {
 		in := map[string]any{
 			"list": []any{int(i), int8(i), int16(i), int32(i), i, uint(u), uint8(u), uint16(u),
 				uint32(u), u, float32(fl), fl, b, key, i%2 == 0, nil, when.In(loc)},
-			"map": map[string]any{key: b},
+			"map":       map[string]any{key: b},
+			"strings":   []string{key, zone},
+			"ints":      []int{int(i), int(offset), int(nsec)},
+			"int64s":    []int64{i, sec, int64(u)},
+			"float64s":  []float64{fl, float64(i), math.Float64frombits(u)}, // every NaN payload too
+			"bools":     []bool{i%2 == 0, u%2 == 0},
+			"bytes":     [][]byte{b, []byte(key)},
+			"stringMap": map[string]string{key: zone, zone: key},
+			"intMap":    map[string]int{key: int(i), zone: int(offset)},
 		}
 		data, err := c.Encode(in)
 		if err != nil {
@@ -130,6 +148,7 @@ func FuzzMsgPackRoundTrip(f *testing.F) {
 			b = []byte{}
 			in["list"].([]any)[12] = b
 			in["map"].(map[string]any)[key] = b
+			in["bytes"].([][]byte)[0] = b
 		}
 		in["list"].([]any)[16] = when.In(loc).Round(0)
 		if !equal(out, in) {
@@ -143,7 +162,7 @@ func FuzzMsgPackRoundTrip(f *testing.F) {
 // decode a nil pointer inside an interface, and not encode one.)
 func FuzzGobDecode(f *testing.F) {
 	c := codec.Gob{}
-	addSeeds(f, c, everyKind(f, c))
+	addSeeds(f, c, everyKind(f, c)...)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := c.Decode(data)
 		checkDecodeError(t, m, err)
@@ -155,7 +174,7 @@ func FuzzGobDecode(f *testing.F) {
 // it again gives the same bytes.
 func FuzzJSONDecode(f *testing.F) {
 	c := codec.JSON{}
-	addSeeds(f, c, everyKind(f, c))
+	addSeeds(f, c, everyKind(f, c)...)
 	for _, s := range []string{`{"a":1.0,"b":-0,"c":1e400}`, `{"a":18446744073709551616}`, `{"\ud800":"\xff"}`, ` {} `} {
 		f.Add([]byte(s))
 	}

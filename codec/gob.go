@@ -14,15 +14,19 @@ import (
 // types a program already registers with gob.Register).
 //
 // Gob keeps every basic kind exactly (int8 stays int8), and []byte,
-// map[string]any and []any. A time.Time keeps its instant and offset but not
-// its zone name: it comes back in Local when the offset matches Local's,
-// else in a fixed zone with an empty name. An empty []byte or []any comes
-// back nil. Any other type stored in the map,
-// your structs included, must be registered with gob.Register before Encode
-// or Decode sees it. That registry is encoding/gob's and is global to the
-// program: this package cannot keep it per codec. Gob itself registers
-// time.Time, map[string]any and []any the first time it is used, unless the
-// program registered them already.
+// map[string]any, []any and the slices and maps MsgPack keeps without
+// registration ([]string, []int, []int64, []float64, []bool, [][]byte,
+// map[string]string, map[string]int), each with its type. A time.Time keeps
+// its instant and offset but not its zone name: it comes back in Local when
+// the offset matches Local's, else in a fixed zone with an empty name. An
+// empty slice comes back nil (an empty []byte inside a [][]byte too) and a
+// nil map comes back empty. Any other type stored in the map, your structs
+// included, must be registered with gob.Register before Encode or Decode
+// sees it. That registry is encoding/gob's and is global to the program:
+// this package cannot keep it per codec. encoding/gob registers the slices
+// of basic kinds itself; Gob registers time.Time, map[string]any, []any,
+// [][]byte, map[string]string and map[string]int the first time it is
+// used, unless the program registered them already.
 //
 // Decode is only as robust as encoding/gob against corrupted data: it never
 // panics, but a map nested in the session whose size was corrupted makes gob
@@ -42,7 +46,8 @@ var registerGobTypes sync.Once
 // register itself. A program that already registered one of them under
 // another name makes gob.Register panic; its own registration then serves.
 func gobRegister() {
-	for _, v := range []any{time.Time{}, map[string]any{}, []any{}} {
+	for _, v := range []any{time.Time{}, map[string]any{}, []any{},
+		[][]byte{}, map[string]string{}, map[string]int{}} {
 		func() {
 			defer func() { _ = recover() }()
 			gob.Register(v)

@@ -33,6 +33,11 @@ import (
 //   - A struct becomes an object under encoding/json's rules (json tags,
 //     exported fields) and comes back as a map[string]any; no registration
 //     is needed or possible.
+//   - A slice or map of one element type ([]string, []int, []float64,
+//     [][]byte, map[string]string, map[string]int, ...) comes back as a
+//     []any or map[string]any of its elements, each changed as above:
+//     []string{"a"} as []any{"a"}, []int{1} as []any{int64(1)}, [][]byte as
+//     base64 strings.
 //   - A nil slice or map is written as null and comes back as nil.
 //   - Invalid UTF-8 in strings is replaced by U+FFFD.
 //

@@ -14,6 +14,13 @@ import (
 // plain MessagePack integer decodes as an int, or as uint64 or int64 when it
 // does not fit). Go types MessagePack cannot tell apart travel as extension
 // values of the application-defined types below, so they come back exactly.
+//
+// The slices and maps of one element type (extStrings to extIntMap) are
+// extension values whose payload is one plain MessagePack array or map of
+// the elements, written as their plain forms: str, the shortest int, float
+// 64, bool, bin. Another language's library reads the payload by decoding it
+// as MessagePack; this package reads a plain array or map as []any or
+// map[string]any, as before, and only the extension says "[]string".
 const (
 	extInt8   = 1  // 1 byte, two's complement
 	extInt16  = 2  // 2 bytes, big endian
@@ -26,6 +33,15 @@ const (
 	extUint64 = 9  // 8 bytes
 	extTime   = 10 // see the time layout below
 	extType   = 11 // a registered type: its name (str), then msgpack/v5's encoding of the value
+
+	extStrings    = 12 // []string: array of str
+	extInts       = 13 // []int: array of int
+	extInt64s     = 14 // []int64: array of int
+	extFloat64s   = 15 // []float64: array of float 64
+	extBools      = 16 // []bool: array of bool
+	extByteSlices = 17 // [][]byte: array of bin
+	extStringMap  = 18 // map[string]string: map of str to str
+	extIntMap     = 19 // map[string]int: map of str to int
 
 	// extTimestamp is MessagePack's own timestamp type (-1), which Decode
 	// accepts from other writers; Encode writes extTime, which keeps zones.
@@ -79,13 +95,13 @@ const maxZones = 1024
 // NewMsgPack returns a MsgPack codec that also round-trips values of the
 // dynamic types of the given examples, each as its own type:
 //
-//	c := codec.NewMsgPack(User{}, &Cart{}, []string(nil))
+//	c := codec.NewMsgPack(User{}, &Cart{}, map[string]bool(nil))
 //
-// registers User, *Cart and []string. A registered value is encoded with
-// msgpack/v5's rules for Go values (struct fields by name, `msgpack` tags
-// honoured, unexported fields skipped), under the type's name: its package
-// path and name, "*" first for a pointer, or its Go spelling for an unnamed
-// type ("[]string"). Data holding a type that was since renamed, moved or
+// registers User, *Cart and map[string]bool. A registered value is encoded
+// with msgpack/v5's rules for Go values (struct fields by name, `msgpack`
+// tags honoured, unexported fields skipped), under the type's name: its
+// package path and name, "*" first for a pointer, or its Go spelling for an
+// unnamed type ("map[string]bool"). Data holding a type that was since renamed, moved or
 // unregistered fails to decode with ErrDecode. Inside a registered value the
 // exactness guarantees are msgpack/v5's: fields of concrete types come back
 // exactly; a time.Time field keeps its instant but not its location, and an
@@ -95,9 +111,9 @@ const maxZones = 1024
 //
 // Unlike gob.Register, registration belongs to this codec alone; nothing
 // global changes. NewMsgPack panics, as gob.Register does, when an example is
-// nil, is of a type the codec handles itself (such as int or map[string]any),
-// or when two examples share a type or a name: these are programming errors
-// found at start-up.
+// nil, is of a type the codec handles itself (such as int, []string or
+// map[string]any), or when two examples share a type or a name: these are
+// programming errors found at start-up.
 func NewMsgPack(types ...any) MsgPack {
 	r := &registry{
 		names: make(map[reflect.Type]string, len(types)),
@@ -129,7 +145,8 @@ func NewMsgPack(types ...any) MsgPack {
 func isBuiltin(v any) bool {
 	switch v.(type) {
 	case bool, string, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64,
-		float32, float64, []byte, time.Time, map[string]any, []any:
+		float32, float64, []byte, time.Time, map[string]any, []any,
+		[]string, []int, []int64, []float64, []bool, [][]byte, map[string]string, map[string]int:
 		return true
 	}
 	return false

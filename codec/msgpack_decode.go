@@ -157,6 +157,17 @@ func (d *decoder) strBody(c byte) (s string, ok bool, err error) {
 	return d.s[start : start+n], true, nil
 }
 
+// binBody reads the bin whose first byte c (0xc4, 0xc5 or 0xc6) was just
+// read, as a copy.
+func (d *decoder) binBody(c byte) ([]byte, error) {
+	n, err := d.length(1 << (c - 0xc4))
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.take(n)
+	return append([]byte{}, p...), err
+}
+
 func (d *decoder) sliceBody(n int) ([]any, error) {
 	if d.depth++; d.depth > maxDepth {
 		return nil, decodeErr("nested deeper than %d levels", maxDepth)
@@ -202,12 +213,7 @@ func (d *decoder) value() (any, error) {
 	case 0xc3:
 		return true, nil
 	case 0xc4, 0xc5, 0xc6: // bin 8, 16, 32
-		n, err := d.length(1 << (c - 0xc4))
-		if err != nil {
-			return nil, err
-		}
-		p, err := d.take(n)
-		return append([]byte{}, p...), err
+		return d.binBody(c)
 	case 0xc7, 0xc8, 0xc9: // ext 8, 16, 32
 		n, err := d.length(1 << (c - 0xc7))
 		if err != nil {
@@ -313,8 +319,220 @@ func (d *decoder) ext(n int) (any, error) {
 		return d.registered(p)
 	case extTimestamp:
 		return timestamp(p)
+	case extStrings, extInts, extInt64s, extFloat64s, extBools, extByteSlices, extStringMap, extIntMap:
+		return d.typed(typ, p)
 	}
 	return nil, decodeErr("unknown extension type %d", int8(typ))
+}
+
+// typed decodes the payload p, just taken from d, of a slice or map of one
+// element type: exactly one array or map, each element of its one kind.
+func (d *decoder) typed(typ byte, p []byte) (any, error) {
+	sub := decoder{b: p}
+	if d.s != "" { // p's strings share d's copy of the data
+		end := len(d.s) - len(d.b)
+		sub.s = d.s[end-len(p) : end]
+	}
+	v, err := sub.typedBody(typ)
+	if err != nil {
+		return nil, err
+	}
+	if len(sub.b) != 0 {
+		return nil, decodeErr("%s: %d bytes after the elements", typeNames[typ], len(sub.b))
+	}
+	return v, nil
+}
+
+// typeNames names the Go type of each extension type holding a slice or map.
+var typeNames = [...]string{
+	extStrings: "[]string", extInts: "[]int", extInt64s: "[]int64", extFloat64s: "[]float64",
+	extBools: "[]bool", extByteSlices: "[][]byte", extStringMap: "map[string]string", extIntMap: "map[string]int",
+}
+
+func (d *decoder) typedBody(typ byte) (any, error) {
+	switch typ {
+	case extStringMap:
+		return d.stringMap()
+	case extIntMap:
+		return d.intMap()
+	}
+	n, err := d.arrayLen()
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case extStrings:
+		return elements(d, n, typ, (*decoder).str)
+	case extInts:
+		return elements(d, n, typ, (*decoder).intElem)
+	case extInt64s:
+		return elements(d, n, typ, (*decoder).int64)
+	case extFloat64s:
+		return elements(d, n, typ, (*decoder).float64)
+	case extBools:
+		return elements(d, n, typ, (*decoder).bool)
+	}
+	return elements(d, n, typ, (*decoder).bin)
+}
+
+// elements reads the n elements of a slice, each with read. The caller
+// checked n against what is left, each element taking at least one byte.
+func elements[T any](d *decoder, n int, typ byte, read func(*decoder) (T, error)) ([]T, error) {
+	s := make([]T, n)
+	for i := range s {
+		v, err := read(d)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s element %d)", err, typeNames[typ], i)
+		}
+		s[i] = v
+	}
+	return s, nil
+}
+
+func (d *decoder) stringMap() (map[string]string, error) {
+	n, err := d.mapLen()
+	if err != nil {
+		return nil, err
+	}
+	if n > len(d.b)/2 { // each entry takes at least two bytes
+		return nil, errTruncated
+	}
+	m := make(map[string]string, n)
+	for range n {
+		k, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		if m[k], err = d.str(); err != nil {
+			return nil, fmt.Errorf("%w (map[string]string key %q)", err, k)
+		}
+	}
+	return m, nil
+}
+
+func (d *decoder) intMap() (map[string]int, error) {
+	n, err := d.mapLen()
+	if err != nil {
+		return nil, err
+	}
+	if n > len(d.b)/2 {
+		return nil, errTruncated
+	}
+	m := make(map[string]int, n)
+	for range n {
+		k, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		if m[k], err = d.intElem(); err != nil {
+			return nil, fmt.Errorf("%w (map[string]int key %q)", err, k)
+		}
+	}
+	return m, nil
+}
+
+// arrayLen reads an array header whose length fits what is left, each
+// element taking at least one byte.
+func (d *decoder) arrayLen() (int, error) {
+	c, err := d.byte()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case c&0xf0 == 0x90:
+		n := int(c & 0x0f)
+		if n > len(d.b) {
+			return 0, errTruncated
+		}
+		return n, nil
+	case c == 0xdc:
+		return d.length(2)
+	case c == 0xdd:
+		return d.length(4)
+	}
+	return 0, decodeErr("want an array, found code %#x", c)
+}
+
+// The element readers below each read one value of one kind and fail on
+// any other, so that a slice of one element type stays of that type.
+
+func (d *decoder) str() (string, error) {
+	c, err := d.byte()
+	if err != nil {
+		return "", err
+	}
+	s, ok, err := d.strBody(c)
+	if !ok {
+		return "", decodeErr("want a string, found code %#x", c)
+	}
+	return s, err
+}
+
+func (d *decoder) bin() ([]byte, error) {
+	c, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	if c < 0xc4 || c > 0xc6 {
+		return nil, decodeErr("want a bin, found code %#x", c)
+	}
+	return d.binBody(c)
+}
+
+func (d *decoder) bool() (bool, error) {
+	c, err := d.byte()
+	switch {
+	case err != nil:
+		return false, err
+	case c == 0xc2 || c == 0xc3:
+		return c == 0xc3, nil
+	}
+	return false, decodeErr("want a bool, found code %#x", c)
+}
+
+func (d *decoder) float64() (float64, error) {
+	c, err := d.byte()
+	if err != nil {
+		return 0, err
+	}
+	if c != 0xcb {
+		return 0, decodeErr("want a float 64, found code %#x", c)
+	}
+	u, err := d.uint(8)
+	return math.Float64frombits(u), err
+}
+
+// int64 reads a MessagePack integer of any format that fits an int64.
+func (d *decoder) int64() (int64, error) {
+	c, err := d.byte()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case c <= 0x7f || c >= 0xe0: // positive and negative fixint
+		return int64(int8(c)), nil
+	case c >= 0xcc && c <= 0xcf: // uint 8, 16, 32, 64
+		u, err := d.uint(1 << (c - 0xcc))
+		if err == nil && u > math.MaxInt64 {
+			err = decodeErr("integer %d overflows an int64", u)
+		}
+		return int64(u), err
+	case c >= 0xd0 && c <= 0xd3: // int 8, 16, 32, 64
+		size := 1 << (c - 0xd0)
+		u, err := d.uint(size)
+		shift := 64 - 8*size // sign-extend
+		return int64(u<<shift) >> shift, err
+	}
+	return 0, decodeErr("want an integer, found code %#x", c)
+}
+
+// intElem reads a MessagePack integer that fits this platform's int.
+func (d *decoder) intElem() (int, error) {
+	n, err := d.int64()
+	if err == nil && (n < math.MinInt || n > math.MaxInt) {
+		err = decodeErr("integer %d overflows this platform's int", n)
+	}
+	return int(n), err
 }
 
 func (d *decoder) time(p []byte) (time.Time, error) {

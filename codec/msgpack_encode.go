@@ -54,16 +54,15 @@ func (e *encoder) value(v any) error {
 	case float64:
 		e.buf = binary.BigEndian.AppendUint64(append(e.buf, 0xcb), math.Float64bits(v))
 	case []byte:
-		if err := e.header(len(v), 0xc4, 0xc5, 0xc6); err != nil {
-			return err
-		}
-		e.buf = append(e.buf, v...)
+		return e.bin(v)
 	case time.Time:
 		e.time(v)
 	case map[string]any:
 		return e.mapAny(v)
 	case []any:
 		return e.sliceAny(v)
+	case []string, []int, []int64, []float64, []bool, [][]byte, map[string]string, map[string]int:
+		return e.typed(v)
 	default:
 		return e.registered(v)
 	}
@@ -98,17 +97,21 @@ func (e *encoder) int(n int64) {
 
 // header writes a length in the 8-, 16- or 32-bit form given by the codes.
 func (e *encoder) header(n int, c8, c16, c32 byte) error {
+	var err error
+	e.buf, err = appendHeader(e.buf, n, c8, c16, c32)
+	return err
+}
+
+func appendHeader(b []byte, n int, c8, c16, c32 byte) ([]byte, error) {
 	switch {
 	case n <= math.MaxUint8:
-		e.buf = append(e.buf, c8, byte(n))
+		return append(b, c8, byte(n)), nil
 	case n <= math.MaxUint16:
-		e.buf = binary.BigEndian.AppendUint16(append(e.buf, c16), uint16(n))
+		return binary.BigEndian.AppendUint16(append(b, c16), uint16(n)), nil
 	case uint64(n) <= math.MaxUint32:
-		e.buf = binary.BigEndian.AppendUint32(append(e.buf, c32), uint32(n))
-	default:
-		return encodeErr("length %d over MessagePack's 4 GiB limit", n)
+		return binary.BigEndian.AppendUint32(append(b, c32), uint32(n)), nil
 	}
-	return nil
+	return b, encodeErr("length %d over MessagePack's 4 GiB limit", n)
 }
 
 func (e *encoder) str(s string) error {
@@ -121,18 +124,28 @@ func (e *encoder) str(s string) error {
 	return nil
 }
 
-// extHeader writes the header of an extension value of n bytes.
-func (e *encoder) extHeader(typ byte, n int) error {
-	switch n {
-	case 1, 2, 4, 8, 16:
-		e.buf = append(e.buf, 0xd4+byte(bitsLen(n)), typ)
-		return nil
-	}
-	if err := e.header(n, 0xc7, 0xc8, 0xc9); err != nil {
+func (e *encoder) bin(b []byte) error {
+	if err := e.header(len(b), 0xc4, 0xc5, 0xc6); err != nil {
 		return err
 	}
-	e.buf = append(e.buf, typ)
+	e.buf = append(e.buf, b...)
 	return nil
+}
+
+// extHeader writes the header of an extension value of n bytes.
+func (e *encoder) extHeader(typ byte, n int) error {
+	var err error
+	e.buf, err = appendExtHeader(e.buf, typ, n)
+	return err
+}
+
+func appendExtHeader(b []byte, typ byte, n int) ([]byte, error) {
+	switch n {
+	case 1, 2, 4, 8, 16:
+		return append(b, 0xd4+byte(bitsLen(n)), typ), nil
+	}
+	b, err := appendHeader(b, n, 0xc7, 0xc8, 0xc9)
+	return append(b, typ), err
 }
 
 // bitsLen returns log2(n) for the fixext sizes 1, 2, 4, 8 and 16.
@@ -190,9 +203,7 @@ func (e *encoder) mapAny(m map[string]any) error {
 	if e.depth++; e.depth > maxDepth {
 		return encodeErr("maps and slices nested deeper than %d levels (a cycle?)", maxDepth)
 	}
-	if len(m) < 16 {
-		e.buf = append(e.buf, 0x80|byte(len(m)))
-	} else if err := e.header16(len(m), 0xde, 0xdf); err != nil {
+	if err := e.mapLen(len(m)); err != nil {
 		return err
 	}
 	for k, v := range m {
@@ -211,9 +222,7 @@ func (e *encoder) sliceAny(s []any) error {
 	if e.depth++; e.depth > maxDepth {
 		return encodeErr("maps and slices nested deeper than %d levels (a cycle?)", maxDepth)
 	}
-	if len(s) < 16 {
-		e.buf = append(e.buf, 0x90|byte(len(s)))
-	} else if err := e.header16(len(s), 0xdc, 0xdd); err != nil {
+	if err := e.arrayLen(len(s)); err != nil {
 		return err
 	}
 	for _, v := range s {
@@ -225,6 +234,22 @@ func (e *encoder) sliceAny(s []any) error {
 	return nil
 }
 
+func (e *encoder) mapLen(n int) error {
+	if n < 16 {
+		e.buf = append(e.buf, 0x80|byte(n))
+		return nil
+	}
+	return e.header16(n, 0xde, 0xdf)
+}
+
+func (e *encoder) arrayLen(n int) error {
+	if n < 16 {
+		e.buf = append(e.buf, 0x90|byte(n))
+		return nil
+	}
+	return e.header16(n, 0xdc, 0xdd)
+}
+
 // header16 writes a map or array length, which has no 8-bit form.
 func (e *encoder) header16(n int, c16, c32 byte) error {
 	switch {
@@ -234,6 +259,150 @@ func (e *encoder) header16(n int, c16, c32 byte) error {
 		e.buf = binary.BigEndian.AppendUint32(append(e.buf, c32), uint32(n))
 	default:
 		return encodeErr("length %d over MessagePack's limit", n)
+	}
+	return nil
+}
+
+// typed writes a slice or map of one of the built-in element types as an
+// extension value whose payload is the plain MessagePack array or map: the
+// extension type says the Go type, and a reader in another language that
+// does not know it can still decode the payload as MessagePack.
+func (e *encoder) typed(v any) error {
+	start := len(e.buf)
+	var typ byte
+	var err error
+	switch v := v.(type) {
+	case []string:
+		typ, err = extStrings, e.strings(v)
+	case []int:
+		typ, err = extInts, e.ints(v)
+	case []int64:
+		typ, err = extInt64s, e.int64s(v)
+	case []float64:
+		typ, err = extFloat64s, e.float64s(v)
+	case []bool:
+		typ, err = extBools, e.bools(v)
+	case [][]byte:
+		typ, err = extByteSlices, e.byteSlices(v)
+	case map[string]string:
+		typ, err = extStringMap, e.stringMap(v)
+	case map[string]int:
+		typ, err = extIntMap, e.intMap(v)
+	}
+	if err != nil {
+		return err
+	}
+	return e.wrapExt(typ, start)
+}
+
+// wrapExt makes the bytes written since start the payload of an extension
+// value of type typ, moving them to make room for its header, whose length
+// is only known once the payload is written. The move costs less than
+// sizing every element twice.
+func (e *encoder) wrapExt(typ byte, start int) error {
+	var room [6]byte
+	h, err := appendExtHeader(room[:0], typ, len(e.buf)-start)
+	if err != nil {
+		return err
+	}
+	e.buf = append(e.buf, h...)
+	copy(e.buf[start+len(h):], e.buf[start:])
+	copy(e.buf[start:], h)
+	return nil
+}
+
+func (e *encoder) strings(s []string) error {
+	if err := e.arrayLen(len(s)); err != nil {
+		return err
+	}
+	for _, v := range s {
+		if err := e.str(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *encoder) ints(s []int) error {
+	if err := e.arrayLen(len(s)); err != nil {
+		return err
+	}
+	for _, v := range s {
+		e.int(int64(v))
+	}
+	return nil
+}
+
+func (e *encoder) int64s(s []int64) error {
+	if err := e.arrayLen(len(s)); err != nil {
+		return err
+	}
+	for _, v := range s {
+		e.int(v)
+	}
+	return nil
+}
+
+func (e *encoder) float64s(s []float64) error {
+	if err := e.arrayLen(len(s)); err != nil {
+		return err
+	}
+	for _, v := range s {
+		e.buf = binary.BigEndian.AppendUint64(append(e.buf, 0xcb), math.Float64bits(v))
+	}
+	return nil
+}
+
+func (e *encoder) bools(s []bool) error {
+	if err := e.arrayLen(len(s)); err != nil {
+		return err
+	}
+	for _, v := range s {
+		c := byte(0xc2)
+		if v {
+			c = 0xc3
+		}
+		e.buf = append(e.buf, c)
+	}
+	return nil
+}
+
+func (e *encoder) byteSlices(s [][]byte) error {
+	if err := e.arrayLen(len(s)); err != nil {
+		return err
+	}
+	for _, v := range s {
+		if err := e.bin(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *encoder) stringMap(m map[string]string) error {
+	if err := e.mapLen(len(m)); err != nil {
+		return err
+	}
+	for k, v := range m {
+		if err := e.str(k); err != nil {
+			return err
+		}
+		if err := e.str(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *encoder) intMap(m map[string]int) error {
+	if err := e.mapLen(len(m)); err != nil {
+		return err
+	}
+	for k, v := range m {
+		if err := e.str(k); err != nil {
+			return err
+		}
+		e.int(int64(v))
 	}
 	return nil
 }

@@ -8,19 +8,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/sessionstore/sessionstore/codec"
 )
 
 func TestNewMsgPackPanics(t *testing.T) {
 	cases := map[string][]any{
-		"nil example":            {nil},
-		"built-in int":           {0},
-		"built-in time":          {time.Time{}},
-		"built-in map":           {map[string]any{}},
-		"same type twice":        {user{}, user{Name: "other"}},
-		"same type, other value": {[]string{}, []string(nil)},
-		"two types, one name":    {recV1, recV2},
-		"built-in slice alias":   {[]any{}},
+		"nil example":             {nil},
+		"built-in int":            {0},
+		"built-in time":           {time.Time{}},
+		"built-in map":            {map[string]any{}},
+		"same type twice":         {user{}, user{Name: "other"}},
+		"same type, other value":  {[]user{}, []user(nil)},
+		"built-in []string":       {[]string(nil)},
+		"built-in [][]byte":       {[][]byte{}},
+		"built-in map[string]int": {map[string]int{}},
+		"two types, one name":     {recV1, recV2},
+		"built-in slice alias":    {[]any{}},
 	}
 	for name, types := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -135,4 +140,56 @@ func TestForeignMessagePack(t *testing.T) {
 	if !equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
+}
+
+// TestTypedPayloadIsMessagePack: a built-in slice or map of one element
+// type is an extension value of its own type whose payload another
+// MessagePack library (msgpack/v5 here) decodes into the same Go value.
+func TestTypedPayloadIsMessagePack(t *testing.T) {
+	values := map[int8]any{
+		12: []string{"admin", "é"},
+		13: []int{1, -70000, 1 << 40},
+		14: []int64{-1, 300},
+		15: []float64{0.5, -2},
+		16: []bool{true, false},
+		17: [][]byte{{1, 2}, {}},
+		18: map[string]string{"env": "prod"},
+		19: map[string]int{"views": 3},
+	}
+	for typ, v := range values {
+		t.Run(reflect.TypeOf(v).String(), func(t *testing.T) {
+			data := mustEncode(t, codec.MsgPack{}, map[string]any{"v": v})
+			var raw map[string]msgpack.RawMessage
+			if err := msgpack.Unmarshal(data, &raw); err != nil {
+				t.Fatal(err)
+			}
+			gotTyp, payload := extension(t, raw["v"])
+			if gotTyp != typ {
+				t.Errorf("extension type %d, want %d", gotTyp, typ)
+			}
+			out := reflect.New(reflect.TypeOf(v))
+			if err := msgpack.Unmarshal(payload, out.Interface()); err != nil {
+				t.Fatalf("msgpack/v5 reading the payload % x: %v", payload, err)
+			}
+			if !reflect.DeepEqual(out.Elem().Interface(), v) {
+				t.Errorf("msgpack/v5 read %#v, want %#v", out.Elem().Interface(), v)
+			}
+		})
+	}
+}
+
+// extension splits a MessagePack extension value into its type and payload.
+func extension(t *testing.T, b []byte) (int8, []byte) {
+	t.Helper()
+	if len(b) < 2 {
+		t.Fatalf("% x is not an extension", b)
+	}
+	switch c := b[0]; {
+	case c >= 0xd4 && c <= 0xd8: // fixext 1 to 16
+		return int8(b[1]), b[2:]
+	case c == 0xc7: // ext 8; the test values are short
+		return int8(b[2]), b[3:]
+	}
+	t.Fatalf("% x is not a short extension", b)
+	return 0, nil
 }
