@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
 	"github.com/sessionstore/sessionstore/internal/testservers/redistest"
+	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/memory"
 	"github.com/sessionstore/sessionstore/mongo"
 	"github.com/sessionstore/sessionstore/postgres"
@@ -40,6 +42,7 @@ func All() []Backend {
 		{Name: "redis", NewStore: newRedis},
 		{Name: "postgres", NewStore: newPostgres},
 		{Name: "mongo", NewStore: newMongo},
+		{Name: "memcache", NewStore: newMemcache},
 	}
 }
 
@@ -104,5 +107,13 @@ func newMongo(t testing.TB) sessionstore.Store {
 	defer cancel()
 	fatalIf(t, "mongo EnsureIndexes", s.EnsureIndexes(ctx))
 	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newMemcache(t testing.TB) sessionstore.Store {
+	t.Helper()
+	client, _ := memcachetest.New(t)
+	s, err := memcache.New(client, memcache.Options{Prefix: unique("session") + ":"})
+	fatalIf(t, "memcache.New", err)
 	return s
 }
