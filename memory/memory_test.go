@@ -143,7 +143,7 @@ func TestExactExpiry(t *testing.T) {
 	})
 }
 
-func TestExpiryInThePastDeletes(t *testing.T) {
+func TestExpiryInThePastHidesRecord(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	s := newStore(t, memory.Options{Now: clk.Now})
