@@ -111,7 +111,8 @@ type Options struct {
 	MaxDataSize int
 
 	// ScanCount is the COUNT hint of the SCAN commands Iterate and Count
-	// send, and so roughly the number of keys read per round trip.
+	// send, and so roughly the number of keys read per round trip. Iterate
+	// holds one such batch of records in memory at a time.
 	//
 	// Optional. Default is DefaultScanCount, 1000.
 	ScanCount int
