@@ -116,7 +116,9 @@ type Swapper interface {
 	// exists". It reports whether it wrote. Losing the race is not an error:
 	// it reports false with a nil error. When many callers race with one
 	// version, exactly one wins. It is atomic on the server and checks size
-	// like Save (ErrTooLarge, nothing written).
+	// like Save (ErrTooLarge, nothing written). An expiry at or before now
+	// leaves id gone afterwards when the swap wins: a conditional delete, which
+	// the Manager uses to remove a session only if no other request changed it.
 	CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (swapped bool, err error)
 }
 
