@@ -19,8 +19,8 @@ import (
 // extension values whose payload is one plain MessagePack array or map of
 // the elements, written as their plain forms: str, the shortest int, float
 // 64, bool, bin. Another language's library reads the payload by decoding it
-// as MessagePack; this package reads a plain array or map as []any or
-// map[string]any, as before, and only the extension says "[]string".
+// as MessagePack. A plain array or map decodes as []any or map[string]any:
+// only the extension type makes it a []string or a map[string]int.
 const (
 	extInt8   = 1  // 1 byte, two's complement
 	extInt16  = 2  // 2 bytes, big endian
@@ -101,8 +101,8 @@ const maxZones = 1024
 // with msgpack/v5's rules for Go values (struct fields by name, `msgpack`
 // tags honoured, unexported fields skipped), under the type's name: its
 // package path and name, "*" first for a pointer, or its Go spelling for an
-// unnamed type ("map[string]bool"). Data holding a type that was since renamed, moved or
-// unregistered fails to decode with ErrDecode. Inside a registered value the
+// unnamed type ("map[string]bool"). Data holding a type that was since
+// renamed, moved or unregistered fails to decode with ErrDecode. Inside a registered value the
 // exactness guarantees are msgpack/v5's: fields of concrete types come back
 // exactly; a time.Time field keeps its instant but not its location, and an
 // interface field follows msgpack/v5's defaults (an int may come back as an
