@@ -102,12 +102,13 @@ const maxZones = 1024
 // tags honoured, unexported fields skipped), under the type's name: its
 // package path and name, "*" first for a pointer, or its Go spelling for an
 // unnamed type ("map[string]bool"). Data holding a type that was since
-// renamed, moved or unregistered fails to decode with ErrDecode. Inside a registered value the
-// exactness guarantees are msgpack/v5's: fields of concrete types come back
-// exactly; a time.Time field keeps its instant but not its location, and an
-// interface field follows msgpack/v5's defaults (an int may come back as an
-// int8). A cycle of pointers inside a registered value is msgpack/v5's to
-// handle, and it does not: keep registered values acyclic.
+// renamed, moved or unregistered fails to decode with ErrDecode. Inside a
+// registered value the exactness guarantees are msgpack/v5's: fields of
+// concrete types come back exactly; a time.Time field keeps its instant but
+// not its location, and an interface field follows msgpack/v5's defaults (an
+// int may come back as an int8). A cycle of pointers inside a registered
+// value is msgpack/v5's to handle, and it does not: keep registered values
+// acyclic.
 //
 // Unlike gob.Register, registration belongs to this codec alone; nothing
 // global changes. NewMsgPack panics, as gob.Register does, when an example is
