@@ -150,8 +150,11 @@ func launchGroup(ctx context.Context, spec *Spec, n int, setup func(context.Cont
 	if err == nil && setup != nil {
 		sctx, cancel := context.WithTimeout(ctx, startTimeout)
 		defer cancel()
+		began := time.Now()
 		if err = setup(sctx, servers); err != nil {
 			err = fmt.Errorf("set up %d %s servers: %w", n, spec.Name, err)
+		} else {
+			logf("%d %s servers set up in %v", n, spec.Name, time.Since(began).Round(time.Millisecond))
 		}
 	}
 	if err != nil {
