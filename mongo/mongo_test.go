@@ -589,3 +589,85 @@ func wrapsCause(err error) bool {
 	}
 	return false
 }
+
+// TestBothWritePaths runs the one-round-trip Touch and CompareAndSwap that
+// MongoDB gets and the read-then-write ones of a compatible server through
+// the same cases, one call at a time, so that the MongoDB path is tested
+// where only FerretDB runs (whose lack of atomicity only races can show;
+// the conformance suite's races run on the path the server gets).
+func TestBothWritePaths(t *testing.T) {
+	s, coll := openStore(t, Options{CleanupInterval: -1})
+	ctx := context.Background()
+	hour := time.Now().Add(time.Hour)
+	for _, path := range []struct {
+		name  string
+		touch func(context.Context, string, time.Time) (bool, error)
+		swap  func(context.Context, string, uint64, bson.D) (bool, error)
+	}{
+		{"MongoDB", s.touch, s.swap},
+		{"compatible", s.touchCompat, s.swapCompat},
+	} {
+		t.Run(path.name, func(t *testing.T) {
+			s.compat.Store(path.name == "compatible") // lock takes the id's lock only then
+			// state puts id in one of three states and returns the live
+			// version (0 when there is none).
+			state := func(id, st string) uint64 {
+				t.Helper()
+				if err := s.Delete(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				switch st {
+				case "expired":
+					saveRaw(t, coll, id, time.Now().Add(-time.Second))
+				case "live":
+					if err := s.Save(ctx, id, []byte("old"), hour); err != nil {
+						t.Fatal(err)
+					}
+					rec, _, err := s.Load(ctx, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return rec.Version
+				}
+				return 0
+			}
+			for _, tc := range []struct {
+				state   string
+				version func(live uint64) uint64
+				want    bool
+			}{
+				{"missing", func(uint64) uint64 { return 0 }, true},
+				{"expired", func(uint64) uint64 { return 0 }, true},
+				{"live", func(uint64) uint64 { return 0 }, false},
+				{"live", func(v uint64) uint64 { return v }, true},
+				{"live", func(v uint64) uint64 { return v + 1 }, false},
+				{"expired", func(uint64) uint64 { return 1 }, false},
+				{"missing", func(uint64) uint64 { return 1 }, false},
+			} {
+				id := path.name + "-" + tc.state
+				version := tc.version(state(id, tc.state))
+				swapped, err := path.swap(ctx, id, version, newDocument(id, []byte("new"), hour))
+				if err != nil || swapped != tc.want {
+					t.Errorf("swap over %s with version %d = %v, %v; want %v", tc.state, version, swapped, err, tc.want)
+				}
+				rec, found, err := s.Load(ctx, id)
+				if wantNew := tc.want; err != nil || (found && string(rec.Data) == "new") != wantNew {
+					t.Errorf("after swap over %s: %q, %v, %v", tc.state, rec.Data, found, err)
+				}
+			}
+			for _, st := range []string{"missing", "expired", "live"} {
+				id := path.name + "-touch-" + st
+				state(id, st)
+				later := hour.Add(time.Hour)
+				found, err := path.touch(ctx, id, later)
+				if err != nil || found != (st == "live") {
+					t.Errorf("touch of %s = %v, %v", st, found, err)
+				}
+				rec, loaded, err := s.Load(ctx, id)
+				if err != nil || loaded != (st == "live") || (loaded && !rec.Expiry.Equal(later.Truncate(time.Millisecond))) {
+					t.Errorf("after touch of %s: %v, %v, %v", st, rec.Expiry, loaded, err)
+				}
+			}
+		})
+	}
+}
