@@ -119,11 +119,8 @@ func StartGroup(t testing.TB, spec *Spec, n int, setup func(ctx context.Context,
 	}
 	requireEngine(t, spec)
 
-	start := func(ctx context.Context, dedicated bool) ([]*Server, error) {
-		return launchGroup(ctx, spec, n, setup, dedicated)
-	}
 	if o.dedicated {
-		servers, err := start(context.Background(), true)
+		servers, err := launchGroup(context.Background(), spec, n, setup, true)
 		if err != nil {
 			t.Fatalf("testservers: %v", err)
 		}
@@ -137,9 +134,11 @@ func StartGroup(t testing.TB, spec *Spec, n int, setup func(ctx context.Context,
 
 	key := spec.Name
 	if n > 1 {
-		key = fmt.Sprintf("%s×%d", spec.Name, n)
+		key = fmt.Sprintf("%s/%d", spec.Name, n)
 	}
-	servers, err := shared(key, func() ([]*Server, error) { return start(context.Background(), false) })
+	servers, err := shared(key, func() ([]*Server, error) {
+		return launchGroup(context.Background(), spec, n, setup, false)
+	})
 	if err != nil {
 		t.Fatalf("testservers: %v", err)
 	}
@@ -165,8 +164,12 @@ func shared(key string, start func() ([]*Server, error)) ([]*Server, error) {
 	registry.mu.Unlock()
 
 	if !ok {
-		run.servers, run.err = start()
-		close(run.done)
+		func() {
+			// If start panics, the other tests get this error instead of hanging.
+			defer close(run.done)
+			run.err = fmt.Errorf("starting the shared %s server panicked", key)
+			run.servers, run.err = start()
+		}()
 	}
 	<-run.done
 	return run.servers, run.err

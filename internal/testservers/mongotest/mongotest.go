@@ -80,7 +80,8 @@ func New(t testing.TB, opts ...testservers.Option) (*mongo.Database, *testserver
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		// A test that stopped its dedicated server cannot drop its database; that is fine.
+		// A container's data is scratch (and a stopped dedicated server drops nothing);
+		// only a server of the user's must be left clean.
 		if err := db.Drop(ctx); err != nil && srv.Container() == nil {
 			t.Errorf("mongotest: drop database %s: %v", db.Name(), err)
 		}
