@@ -5,13 +5,34 @@
 //
 //	go run ./cmd/demo                 # memory store on http://localhost:8080
 //	go run ./cmd/demo -addr :9000
+//	go run ./cmd/demo -store redis://localhost:6379/0
+//	go run ./cmd/demo -store 'postgres://user:password@localhost:5432/app'
+//	go run ./cmd/demo -store mongodb://localhost:27017/app
+//	go run ./cmd/demo -store memcache://localhost:11211,localhost:11212
+//
+// -store takes one of these forms:
+//
+//	memory                                                    in this process (the default)
+//	redis://[user:password@]host:port[/db]                    one Redis server; rediss:// for TLS
+//	redis+cluster://[user:password@]host:port[,host:port...]  Redis Cluster, found from these nodes
+//	postgres://[user:password@]host:port/database             PostgreSQL (or postgresql://); creates table "sessions"
+//	mongodb://[user:password@]host:port[/database]            MongoDB (or mongodb+srv://); database "sessionstore" unless named
+//	memcache://host:port[,host:port...]                       memcached, keys spread over the servers
+//
+// The demo pings the store's servers at start, so a wrong address fails at
+// once, and creates what the store needs (the PostgreSQL table, the MongoDB
+// indexes) if it is missing. The query parameters of redis://, postgres://
+// and mongodb:// URLs pass through to their drivers (go-redis, pgx, the
+// MongoDB driver), which document them; redis+cluster:// and memcache://
+// take none.
 //
 // Its forms are protected against cross-site request forgery by
 // net/http's CrossOriginProtection. It stops gracefully on SIGINT or
-// SIGTERM.
+// SIGTERM, then closes the store and its clients.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,16 +42,21 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sessionstore/sessionstore"
-	"github.com/sessionstore/sessionstore/memory"
 )
 
-// shutdownTimeout bounds how long a stop waits for requests in flight.
-const shutdownTimeout = 10 * time.Second
+// Timeouts of the demo's start and stop.
+const (
+	// openTimeout bounds connecting to the store's servers and preparing
+	// them: a wrong address fails at once rather than at the first request.
+	openTimeout = 5 * time.Second
+	// shutdownTimeout bounds how long a stop waits for requests in flight,
+	// and then for the store and its clients to close.
+	shutdownTimeout = 10 * time.Second
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -42,20 +68,34 @@ func main() {
 }
 
 // run parses args, serves the demo until ctx ends, then shuts down,
-// letting requests in flight finish.
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+// letting requests in flight finish, and closes the store.
+func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", "localhost:8080", "`address` to listen on")
-	storeArg := fs.String("store", "memory", "session store: "+acceptedStores)
+	// The default is "" rather than "memory" so that the usage text does
+	// not end the list below with (default "memory").
+	storeArg := fs.String("store", "", "session `store`, one of:\n"+acceptedStores)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h asked for the usage text, which is printed
+		}
 		return err
 	}
-	store, closeStore, err := openStore(*storeArg)
+	*storeArg = cmp.Or(*storeArg, "memory")
+	octx, cancel := context.WithTimeout(ctx, openTimeout)
+	store, closeStore, err := openStore(octx, *storeArg)
+	cancel()
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if cerr := closeStore(cctx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
+		}
+	}()
 
 	m := sessionstore.New(store)
 	m.IdleTimeout = 30 * time.Minute
@@ -66,7 +106,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: newApp(m), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "sessionstore demo (store: %s) on %s\n", *storeArg, serverURL(ln.Addr()))
+	fmt.Fprintf(stdout, "sessionstore demo (store: %s) on %s\n", shownStore(*storeArg), serverURL(ln.Addr()))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -83,23 +123,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "stopped")
 	return err
-}
-
-// acceptedStores lists the forms of -store.
-const acceptedStores = `"memory" (postgres://…, redis://…, mongodb://…, memcache://host:port: not available yet)`
-
-// openStore returns the store that arg names and a function releasing it.
-func openStore(arg string) (sessionstore.Store, func(), error) {
-	if arg == "memory" {
-		st := memory.New(memory.Options{})
-		return st, func() { st.Close() }, nil
-	}
-	for _, scheme := range []string{"postgres", "postgresql", "redis", "rediss", "mongodb", "mongodb+srv", "memcache"} {
-		if strings.HasPrefix(arg, scheme+"://") {
-			return nil, nil, fmt.Errorf("-store %q: the %s backend is not available in the demo yet; accepted: %s", arg, scheme, acceptedStores)
-		}
-	}
-	return nil, nil, fmt.Errorf("-store %q: unknown store; accepted: %s", arg, acceptedStores)
 }
 
 // serverURL returns the URL to print for a listener's address, naming
