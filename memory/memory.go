@@ -11,8 +11,9 @@
 // seeded hash of the id, so calls on different sessions rarely wait for each
 // other. Save and Load copy the data, so a caller may reuse its buffer once
 // Save returns and may keep or change what Load returned. Load allocates once,
-// for the caller's copy; Save copies into the stored buffer when the new data
-// fits it, else allocates once.
+// for the caller's copy; Save of a stored id changes its record in place with
+// one map lookup, copying into the stored buffer when the new data fits it,
+// else allocating once. The first Save of an id also allocates its record.
 //
 // Expiry is exact: every read compares the expiry with the clock, so a record
 // is never returned at or after its expiry. A background goroutine removes
@@ -136,7 +137,9 @@ type shard struct {
 
 type shardState struct {
 	mu sync.RWMutex
-	m  map[string]entry
+	// m holds pointers so that Save and Touch change a record in place
+	// with one map lookup.
+	m map[string]*entry
 	// minExpiry is at most the earliest expiry in m (in Unix nanoseconds),
 	// so a shard whose minExpiry is in the future holds nothing expired and
 	// cleanup skips it. Written under mu, read without it.
@@ -167,7 +170,7 @@ func New(opts Options) *Store {
 	}
 	for i := range tab.shards {
 		sh := &tab.shards[i]
-		sh.m = make(map[string]entry)
+		sh.m = make(map[string]*entry)
 		sh.minExpiry.Store(math.MaxInt64)
 		sh.index = uint64(i)
 	}
@@ -206,11 +209,12 @@ func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool,
 		return sessionstore.Record{}, false, nil
 	}
 	data, owned := e.copyMutable()
+	exp, version := e.expiry, e.version
 	sh.mu.RUnlock()
 	if !owned {
 		data = clone(data)
 	}
-	return sessionstore.Record{Data: data, Expiry: time.Unix(0, e.expiry), Version: e.version}, true, nil
+	return sessionstore.Record{Data: data, Expiry: time.Unix(0, exp), Version: version}, true, nil
 }
 
 // Save stores a copy of data under id until expiry; see sessionstore.Store.
@@ -263,7 +267,6 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, e
 		return e.expiry > now, nil
 	}
 	e.expiry = exp
-	sh.m[id] = e
 	sh.lowerMinExpiry(exp)
 	return true, nil
 }
@@ -325,12 +328,17 @@ func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry ti
 			s.tab.purgeAll(now, nil)
 			continue
 		}
-		buf := big
-		if buf == nil {
-			buf = e.overwrite(data)
+		if !ok {
+			e = &entry{}
+			sh.m[id] = e
+		}
+		if big != nil {
+			e.data = big
+		} else {
+			e.data = e.overwrite(data)
 		}
 		sh.seq++
-		sh.m[id] = entry{data: buf, expiry: exp, version: sh.seq<<shardBits | sh.index}
+		e.expiry, e.version = exp, sh.seq<<shardBits|sh.index
 		sh.lowerMinExpiry(exp)
 		sh.mu.Unlock()
 		return true, nil
@@ -357,7 +365,7 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 		sh.mu.RLock()
 		for id, e := range sh.m {
 			if e.expiry > now {
-				it := item{id: id, e: e}
+				it := item{id: id, e: *e}
 				it.e.data, it.owned = e.copyMutable()
 				batch = append(batch, it)
 			}
@@ -566,7 +574,7 @@ func (j *janitor) stop() {
 
 // copyMutable returns e.data and true, copied, if a Save may overwrite it in
 // place, else uncopied and false. The caller holds the shard lock.
-func (e entry) copyMutable() ([]byte, bool) {
+func (e *entry) copyMutable() ([]byte, bool) {
 	if cap(e.data) <= inPlaceMax {
 		return clone(e.data), true
 	}
@@ -575,7 +583,7 @@ func (e entry) copyMutable() ([]byte, bool) {
 
 // overwrite returns data copied into e's buffer when it fits and would be at
 // least half used, else into a new one. The caller holds the shard lock.
-func (e entry) overwrite(data []byte) []byte {
+func (e *entry) overwrite(data []byte) []byte {
 	if c := cap(e.data); len(data) <= c && c <= inPlaceMax && len(data) >= c/2 {
 		buf := e.data[:len(data)]
 		copy(buf, data)
