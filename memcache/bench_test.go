@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/sessionstore/sessionstore/internal/pairbench"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/storetest"
@@ -28,10 +27,7 @@ import (
 
 // pair is one request's worth of session traffic: load the session, save it
 // back.
-type pair struct {
-	name string
-	do   func(ctx context.Context, id string) error
-}
+type pair = pairbench.Contender
 
 func pairs(b *testing.B) []pair {
 	client, _ := memcachetest.New(b)
@@ -49,13 +45,13 @@ func pairs(b *testing.B) []pair {
 	}
 	rawPrefix := prefix + "raw:"
 	return []pair{
-		{"store", storePair},
-		{"store-ctx", func(ctx context.Context, id string) error {
+		{Name: "store", Pair: storePair},
+		{Name: "store-ctx", Pair: func(ctx context.Context, id string) error {
 			ctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
 			return storePair(ctx, id)
 		}},
-		{"raw", func(_ context.Context, id string) error {
+		{Name: "raw", Pair: func(_ context.Context, id string) error {
 			key := rawPrefix + id
 			if _, err := client.Get(key); err != nil && !errors.Is(err, gomemcache.ErrCacheMiss) {
 				return err
@@ -70,10 +66,10 @@ func pairs(b *testing.B) []pair {
 func BenchmarkPair(b *testing.B) {
 	ctx := context.Background()
 	for _, p := range pairs(b) {
-		b.Run(p.name, func(b *testing.B) {
+		b.Run(p.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := p.do(ctx, "bench-session-id"); err != nil {
+				if err := p.Pair(ctx, "bench-session-id"); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -86,13 +82,13 @@ func BenchmarkPair(b *testing.B) {
 func BenchmarkPairParallel(b *testing.B) {
 	ctx := context.Background()
 	for _, p := range pairs(b) {
-		b.Run(p.name, func(b *testing.B) {
+		b.Run(p.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			var n atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
 				id := fmt.Sprint("bench-session-id-", n.Add(1))
 				for pb.Next() {
-					if err := p.do(ctx, id); err != nil {
+					if err := p.Pair(ctx, id); err != nil {
 						b.Error(err)
 						return
 					}
@@ -103,86 +99,8 @@ func BenchmarkPairParallel(b *testing.B) {
 }
 
 // BenchmarkPairInterleaved runs every contender's pair in turn within each
-// iteration, rotating which goes first, and reports each one's median time
-// per pair and its ratio to raw's. On a busy machine, where separate
-// benchmarks meet different load, this is the figure to compare: all
-// contenders see the same moments, and the median ignores the stalls.
-func BenchmarkPairInterleaved(b *testing.B) {
-	ctx := context.Background()
-	ps := pairs(b)
-	b.Run("serial", func(b *testing.B) {
-		t := newTimings(len(ps))
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			if err := t.round(ctx, ps, i, "interleaved-session-id"); err != nil {
-				b.Fatal(err)
-			}
-		}
-		t.report(b, ps)
-	})
-	b.Run("parallel", func(b *testing.B) {
-		t := newTimings(len(ps))
-		b.ReportAllocs()
-		var n atomic.Int64
-		b.RunParallel(func(pb *testing.PB) {
-			id := fmt.Sprint("interleaved-session-id-", n.Add(1))
-			for i := 0; pb.Next(); i++ {
-				if err := t.round(ctx, ps, i, id); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-		t.report(b, ps)
-	})
-}
-
-// timings collects the duration of every pair of each contender.
-type timings struct {
-	mu    sync.Mutex
-	spent [][]time.Duration
-}
-
-func newTimings(n int) *timings { return &timings{spent: make([][]time.Duration, n)} }
-
-// round runs every contender's pair once on id, starting with the i-th.
-func (t *timings) round(ctx context.Context, ps []pair, i int, id string) error {
-	for k := range ps {
-		c := (i + k) % len(ps)
-		start := time.Now()
-		if err := ps[c].do(ctx, id); err != nil {
-			return err
-		}
-		d := time.Since(start)
-		t.mu.Lock()
-		t.spent[c] = append(t.spent[c], d)
-		t.mu.Unlock()
-	}
-	return nil
-}
-
-// report reports the median pair time of each contender and its ratio to
-// raw's.
-func (t *timings) report(b *testing.B, ps []pair) {
-	medians := make([]float64, len(ps))
-	raw := 0.0
-	for c, p := range ps {
-		if len(t.spent[c]) == 0 {
-			return
-		}
-		slices.Sort(t.spent[c])
-		medians[c] = float64(t.spent[c][len(t.spent[c])/2])
-		if p.name == "raw" {
-			raw = medians[c]
-		}
-	}
-	for c, p := range ps {
-		b.ReportMetric(medians[c], p.name+"-p50-ns/pair")
-		if p.name != "raw" {
-			b.ReportMetric(medians[c]/raw, p.name+"/raw")
-		}
-	}
-}
+// iteration and reports medians and ratios to raw (see internal/pairbench).
+func BenchmarkPairInterleaved(b *testing.B) { pairbench.Interleaved(b, pairs(b)) }
 
 // BenchmarkStore runs the suite's benchmarks (Load, Save, pairs) on one
 // server.

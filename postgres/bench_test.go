@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionstore/sessionstore/internal/pairbench"
 	"github.com/sessionstore/sessionstore/postgres"
 )
 
@@ -41,7 +40,7 @@ type pairFunc func(ctx context.Context, id string) error
 
 // benchPairs returns a pair function for each contender, each over its own
 // table on the server of pool, every session already saved once.
-func benchPairs(b *testing.B, pool *pgxpool.Pool) []contender {
+func benchPairs(b *testing.B, pool *pgxpool.Pool) []pairbench.Contender {
 	b.Helper()
 	data := make([]byte, benchDataSize)
 	rand.Read(data)
@@ -55,15 +54,15 @@ func benchPairs(b *testing.B, pool *pgxpool.Pool) []contender {
 
 	scs := newSCSStore(b, pool)
 
-	return []contender{
-		{"store", func(ctx context.Context, id string) error {
+	return []pairbench.Contender{
+		{Name: "store", Pair: func(ctx context.Context, id string) error {
 			rec, _, err := store.Load(ctx, id)
 			if err != nil {
 				return err
 			}
 			return store.Save(ctx, id, nonEmpty(rec.Data, data), expiry)
 		}},
-		{"raw", func(ctx context.Context, id string) error {
+		{Name: "raw", Pair: func(ctx context.Context, id string) error {
 			var (
 				got []byte
 				exp time.Time
@@ -76,7 +75,7 @@ func benchPairs(b *testing.B, pool *pgxpool.Pool) []contender {
 			_, err = pool.Exec(ctx, rawUpsert, key, nonEmpty(got, data), expiry)
 			return err
 		}},
-		{"scs", func(_ context.Context, id string) error {
+		{Name: "scs", Pair: func(_ context.Context, id string) error {
 			got, _, err := scs.Find(id)
 			if err != nil {
 				return err
@@ -129,14 +128,14 @@ func newSCSStore(b *testing.B, pool *pgxpool.Pool) *pgxstore.PostgresStore {
 func BenchmarkPair(b *testing.B) {
 	ctx := context.Background()
 	for _, c := range benchPairs(b, newPool(b)) {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run(c.Name, func(b *testing.B) {
 			const id = "serial-session-id-0123456789abcdef0123456789abcdef"
-			if err := c.pair(ctx, id); err != nil {
+			if err := c.Pair(ctx, id); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := c.pair(ctx, id); err != nil {
+				if err := c.Pair(ctx, id); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -148,13 +147,13 @@ func BenchmarkPairParallel(b *testing.B) {
 	ctx := context.Background()
 	var seq atomic.Int64
 	for _, c := range benchPairs(b, newPool(b)) {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run(c.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				// One session per goroutine: requests of different visitors.
 				id := fmt.Sprintf("parallel-session-id-%032d", seq.Add(1))
 				for pb.Next() {
-					if err := c.pair(ctx, id); err != nil {
+					if err := c.Pair(ctx, id); err != nil {
 						b.Error(err)
 						return
 					}
@@ -165,91 +164,7 @@ func BenchmarkPairParallel(b *testing.B) {
 }
 
 // BenchmarkPairInterleaved runs the three pairs in turn within every
-// iteration (rotating which goes first) and reports each one's median time
-// per pair and the ratio of that median to raw's. On a busy machine, where
-// separate benchmarks meet different load, this is the figure to compare:
-// all three see the same moments, and the median ignores the stalls.
+// iteration and reports medians and ratios to raw (see internal/pairbench).
 func BenchmarkPairInterleaved(b *testing.B) {
-	ctx := context.Background()
-	pairs := benchPairs(b, newPool(b))
-	b.Run("serial", func(b *testing.B) {
-		const id = "interleaved-session-id-0123456789abcdef0123456789ab"
-		t := newTimings(len(pairs))
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			if err := t.round(ctx, pairs, i, id); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-		t.report(b, pairs)
-	})
-	b.Run("parallel", func(b *testing.B) {
-		var seq atomic.Int64
-		t := newTimings(len(pairs))
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			id := fmt.Sprintf("interleaved-parallel-id-%032d", seq.Add(1))
-			for i := 0; pb.Next(); i++ {
-				if err := t.round(ctx, pairs, i, id); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-		t.report(b, pairs)
-	})
-}
-
-type contender = struct {
-	name string
-	pair pairFunc
-}
-
-// timings collects the duration of every pair of each contender.
-type timings struct {
-	mu    sync.Mutex
-	spent [][]time.Duration
-}
-
-func newTimings(n int) *timings { return &timings{spent: make([][]time.Duration, n)} }
-
-// round runs every contender's pair once on id, starting with the i-th.
-func (t *timings) round(ctx context.Context, pairs []contender, i int, id string) error {
-	for k := range pairs {
-		c := (i + k) % len(pairs)
-		start := time.Now()
-		if err := pairs[c].pair(ctx, id); err != nil {
-			return err
-		}
-		d := time.Since(start)
-		t.mu.Lock()
-		t.spent[c] = append(t.spent[c], d)
-		t.mu.Unlock()
-	}
-	return nil
-}
-
-// report reports the median pair time of each contender and its ratio to
-// raw's.
-func (t *timings) report(b *testing.B, pairs []contender) {
-	medians := make([]float64, len(pairs))
-	var raw float64
-	for c, p := range pairs {
-		if len(t.spent[c]) == 0 {
-			return
-		}
-		slices.Sort(t.spent[c])
-		medians[c] = float64(t.spent[c][len(t.spent[c])/2])
-		if p.name == "raw" {
-			raw = medians[c]
-		}
-	}
-	for c, p := range pairs {
-		b.ReportMetric(medians[c], p.name+"-p50-ns/pair")
-		if p.name != "raw" {
-			b.ReportMetric(medians[c]/raw, p.name+"/raw")
-		}
-	}
+	pairbench.Interleaved(b, benchPairs(b, newPool(b)))
 }
