@@ -169,6 +169,21 @@ func CheckID(id string) error {
 	return nil
 }
 
+// CheckData reports whether a Save or CompareAndSwap of data under id may go
+// ahead on a store whose documented maximum is maxSize bytes: id passes
+// CheckID, and data is at most maxSize bytes, else an error wrapping
+// ErrTooLarge. Backends call it before anything is sent, so an oversized
+// value never reaches the database.
+func CheckData(id string, data []byte, maxSize int) error {
+	if err := CheckID(id); err != nil {
+		return err
+	}
+	if len(data) > maxSize {
+		return fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, len(data), maxSize)
+	}
+	return nil
+}
+
 // SessionInterface is the request-facing half of the library, modelled on
 // Flask's SessionInterface: Open turns a request into a session, Save writes a
 // session to the store and its cookie to the response. The Manager implements

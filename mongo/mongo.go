@@ -195,7 +195,7 @@ func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool,
 // Save inserts or replaces the document of id with one upsert, under a new
 // version. An expiry at or before now deletes it instead.
 func (s *Store) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
-	if err := s.check(id, data); err != nil {
+	if err := sessionstore.CheckData(id, data, s.maxData); err != nil {
 		return fmt.Errorf("mongo: save: %w", err)
 	}
 	if !expiry.After(time.Now()) {
@@ -287,7 +287,7 @@ func (s *Store) touchCompat(ctx context.Context, id string, expiry time.Time) (b
 // the same _id fails with a duplicate-key error, which means the race was
 // lost.
 func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
-	if err := s.check(id, data); err != nil {
+	if err := sessionstore.CheckData(id, data, s.maxData); err != nil {
 		return false, fmt.Errorf("mongo: compare and swap: %w", err)
 	}
 	swap := s.swap
@@ -509,17 +509,6 @@ func (s *Store) lock(ctx context.Context, id string) (unlock func(), err error) 
 }
 
 func noUnlock() {}
-
-// check validates what Save and CompareAndSwap get, before any network call.
-func (s *Store) check(id string, data []byte) error {
-	if err := sessionstore.CheckID(id); err != nil {
-		return err
-	}
-	if len(data) > s.maxData {
-		return fmt.Errorf("%w: %d bytes, more than %d", sessionstore.ErrTooLarge, len(data), s.maxData)
-	}
-	return nil
-}
 
 // find returns the document of id, expired or not, by _id alone.
 func (s *Store) find(ctx context.Context, id string, opts *options.FindOneOptionsBuilder) (document, bool, error) {

@@ -290,7 +290,7 @@ func (s *Store) Load(ctx context.Context, id string) (rec sessionstore.Record, f
 // Save writes data and expiry under id in one upsert, with a new version.
 // An expiry at or before now deletes id instead.
 func (s *Store) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
-	if err := s.checkWrite(id, data); err != nil {
+	if err := sessionstore.CheckData(id, data, s.maxData); err != nil {
 		return fmt.Errorf("postgres: save: %w", err)
 	}
 	var err error
@@ -340,7 +340,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (found b
 // live record). It is one statement; the row lock of the write makes exactly
 // one of many racing callers win.
 func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (swapped bool, err error) {
-	if err := s.checkWrite(id, data); err != nil {
+	if err := sessionstore.CheckData(id, data, s.maxData); err != nil {
 		return false, fmt.Errorf("postgres: compare and swap: %w", err)
 	}
 	now := time.Now()
@@ -478,17 +478,6 @@ func (s *Store) cleanupLoop(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
-}
-
-// checkWrite checks what Save and CompareAndSwap check before any I/O.
-func (s *Store) checkWrite(id string, data []byte) error {
-	if err := sessionstore.CheckID(id); err != nil {
-		return err
-	}
-	if len(data) > s.maxData {
-		return fmt.Errorf("%w: %d bytes, more than %d", sessionstore.ErrTooLarge, len(data), s.maxData)
-	}
-	return nil
 }
 
 // exec runs one statement and returns how many rows it affected.

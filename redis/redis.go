@@ -403,13 +403,10 @@ func (s *Store) check(ctx context.Context, id string) error {
 
 // checkWrite also validates the size of data.
 func (s *Store) checkWrite(ctx context.Context, id string, data []byte) error {
-	if err := s.check(ctx, id); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(data) > s.maxData {
-		return fmt.Errorf("%w: %d bytes, more than %d", sessionstore.ErrTooLarge, len(data), s.maxData)
-	}
-	return nil
+	return sessionstore.CheckData(id, data, s.maxData)
 }
 
 // fail wraps err with the operation. When the context has ended, the error
