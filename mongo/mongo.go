@@ -53,6 +53,10 @@ const (
 	DefaultCleanupInterval = time.Minute
 )
 
+// cleanupRoundTimeout bounds one DeleteMany of the background cleanup, and so
+// how long Close may wait for a round under way.
+const cleanupRoundTimeout = 30 * time.Second
+
 // codeNotImplemented is the server error code FerretDB answers for a TTL index
 // ("expireAfterSeconds is not implemented yet").
 const codeNotImplemented = 238
@@ -436,7 +440,9 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	return res.DeletedCount, nil
 }
 
-// Close stops the store's cleanup, if it runs, and waits for it to return.
+// Close stops the store's cleanup, if it runs, and waits for it to return,
+// letting a round under way finish (at most 30 s) so that no delete of the
+// cleanup reaches the server after Close.
 // The store keeps serving every other call. Close is safe to call more than
 // once; it never fails.
 func (s *Store) Close() error {
@@ -483,7 +489,13 @@ func (s *Store) cleanup(ctx context.Context, cleaned chan<- struct{}) {
 			return
 		case <-tick.C:
 		}
-		if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+		// Close stops the loop but lets a round under way finish: a
+		// DeleteMany cut off on the client may still run on the server, and
+		// would then delete what is saved after Close returned.
+		round, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupRoundTimeout)
+		_, err := s.DeleteExpired(round)
+		cancel()
+		if err != nil {
 			s.log.Warn("mongo: session cleanup failed", "collection", s.coll.Name(), "error", err)
 		}
 	}
