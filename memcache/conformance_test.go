@@ -6,6 +6,7 @@ import (
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/storetest"
@@ -24,7 +25,7 @@ func harness(client *gomemcache.Client) storetest.Harness {
 		// the expiry itself rather than the 1 s memcached would need.
 		ExpiryPrecision: 0,
 		NewUnreachableStore: func(t testing.TB) sessionstore.Store {
-			return newStore(t, gomemcache.New(closedAddr(t)), memcache.Options{})
+			return newStore(t, gomemcache.New(testservers.ClosedAddr(t)), memcache.Options{})
 		},
 	}
 }

@@ -3,7 +3,6 @@ package memcache_test
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"testing"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
@@ -35,16 +34,4 @@ func newStore(t testing.TB, client *gomemcache.Client, opts memcache.Options) *m
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// closedAddr returns a local address nothing listens on.
-func closedAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }

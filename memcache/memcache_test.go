@@ -17,12 +17,13 @@ import (
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/memcache"
 )
 
 func TestNewRejectsBadArguments(t *testing.T) {
-	client := gomemcache.New(closedAddr(t))
+	client := gomemcache.New(testservers.ClosedAddr(t))
 	for name, tc := range map[string]struct {
 		client *gomemcache.Client
 		opts   memcache.Options
@@ -55,7 +56,7 @@ func hashedKey(prefix, id string) string {
 
 func TestKeys(t *testing.T) {
 	const prefix = "app:"
-	s, err := memcache.New(gomemcache.New(closedAddr(t)), memcache.Options{Prefix: prefix})
+	s, err := memcache.New(gomemcache.New(testservers.ClosedAddr(t)), memcache.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestKeys(t *testing.T) {
 // another id written out as an id, and checks that no two share a key.
 func TestKeysNeverCollide(t *testing.T) {
 	prefix := strings.Repeat("p", memcache.MaxPrefixLength)
-	s, err := memcache.New(gomemcache.New(closedAddr(t)), memcache.Options{Prefix: prefix})
+	s, err := memcache.New(gomemcache.New(testservers.ClosedAddr(t)), memcache.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -77,12 +76,7 @@ func storeOn(t testing.TB, db *mongo.Database, opts Options) (*Store, *mongo.Col
 // unreachableDatabase returns a database on a port where nothing listens.
 func unreachableDatabase(t testing.TB) *mongo.Database {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testservers.ClosedAddr(t)
 	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + addr + "/?directConnection=true"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -42,12 +41,7 @@ func harness(pool *pgxpool.Pool) storetest.Harness {
 // port nothing listens on.
 func newUnreachableStore(t testing.TB) sessionstore.Store {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testservers.ClosedAddr(t)
 	pool, err := pgxpool.New(context.Background(), fmt.Sprintf("postgres://postgres@%s/postgres?connect_timeout=5", addr))
 	if err != nil {
 		t.Fatal(err)

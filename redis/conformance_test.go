@@ -6,6 +6,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/redis"
 	"github.com/sessionstore/sessionstore/storetest"
 )
@@ -20,7 +21,7 @@ func harness(client goredis.UniversalClient) storetest.Harness {
 		MaxDataSize:     redis.DefaultMaxDataSize,
 		ExpiryPrecision: 0, // Load checks the expiry itself
 		NewUnreachableStore: func(t testing.TB) sessionstore.Store {
-			c := goredis.NewClient(&goredis.Options{Addr: closedAddr(t), ContextTimeoutEnabled: true})
+			c := goredis.NewClient(&goredis.Options{Addr: testservers.ClosedAddr(t), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { c.Close() })
 			s, err := redis.New(c, redis.Options{})
 			if err != nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,20 +85,8 @@ func keysUnder(t testing.TB, client goredis.UniversalClient, prefix string) []st
 	return keys
 }
 
-// closedAddr returns an address on which nothing listens.
-func closedAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 func TestNewRejectsBadArguments(t *testing.T) {
-	client := goredis.NewClient(&goredis.Options{Addr: closedAddr(t)})
+	client := goredis.NewClient(&goredis.Options{Addr: testservers.ClosedAddr(t)})
 	defer client.Close()
 	for name, tc := range map[string]struct {
 		client goredis.UniversalClient

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
@@ -84,7 +85,7 @@ func TestOpenStoreRejectsBadValues(t *testing.T) {
 // nobody listens on: openStore must fail within its context, naming the
 // store, rather than return a store that fails at the first request.
 func TestOpenStoreFailsAtOnceWithoutServer(t *testing.T) {
-	addr := closedPort(t)
+	addr := testservers.ClosedAddr(t)
 	for _, arg := range []string{
 		"redis://" + addr + "/0",
 		"redis+cluster://" + addr,
@@ -113,18 +114,6 @@ func TestOpenStoreFailsAtOnceWithoutServer(t *testing.T) {
 			}
 		})
 	}
-}
-
-// closedPort returns a loopback address where nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // TestDocListsAcceptedStores keeps the package doc in step with the forms

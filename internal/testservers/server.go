@@ -327,3 +327,16 @@ func logf(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "testservers: "+format+"\n", args...)
 	}
 }
+
+// ClosedAddr returns a loopback address on which nothing listens, for tests
+// of a store whose database is unreachable (a refused connection).
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
