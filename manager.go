@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -25,9 +24,12 @@ var (
 	// ErrorHandler can then only log or count the error.
 	ErrHeaderSent = errors.New("sessionstore: response header already sent")
 
-	// ErrConflict is wrapped when a save lost the compare-and-swap race to
-	// concurrent requests of the same session 10 times in a row.
-	ErrConflict = errors.New("sessionstore: session changed concurrently too often")
+	// ErrConflict is wrapped, together with the context's error, when a save
+	// kept losing the compare-and-swap race to other processes writing the
+	// same session until the request's context ended. Concurrent requests
+	// of one session in one process never cause it: their saves are
+	// combined (see [Session]).
+	ErrConflict = errors.New("sessionstore: session changed concurrently until the request ended")
 )
 
 // Defaults of the Manager's settings, as New sets them.
@@ -37,11 +39,6 @@ const (
 )
 
 const (
-	// maxSwapAttempts bounds the compare-and-swap tries of one save.
-	maxSwapAttempts = 10
-	// swapBackoff is the base of the random, growing pause between tries,
-	// which spreads out requests that would otherwise keep colliding.
-	swapBackoff = 50 * time.Microsecond
 	// touchDivisor sets how far an idle session's expiry must move before it
 	// is written back: IdleTimeout/touchDivisor. See Manager.IdleTimeout.
 	touchDivisor = 10
@@ -125,6 +122,9 @@ type Manager struct {
 
 	// now is the clock, replaced by tests.
 	now func() time.Time
+
+	// commits queues the concurrent saves of each stored session.
+	commits commitQueues
 }
 
 // bufPool holds buffers for encoding records; stores do not keep the data
@@ -204,6 +204,9 @@ func (m *Manager) Iterate(ctx context.Context, fn func(StoredSession) bool) erro
 		return fmt.Errorf("sessionstore: iterate: %T cannot iterate: %w", m.Store, errors.ErrUnsupported)
 	}
 	err := it.Iterate(ctx, func(key string, rec Record) bool {
+		if _, fwd := forwardOf(rec.Data); fwd {
+			return true // the old id of a renewed session
+		}
 		st, err := decodeState(rec.Data, m.codec())
 		if err != nil {
 			m.logger().WarnContext(ctx, "sessionstore: iterate: skipping a session that does not decode", "error", err)
@@ -239,7 +242,8 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessionstore: open: %w", err)
 	}
-	if !found {
+	if _, fwd := forwardOf(rec.Data); !found || fwd {
+		// A forward is the old id of a renewed session: never adopted.
 		return nil, nil
 	}
 	s := m.newSession()
@@ -266,6 +270,13 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 	if !s.dirty() && (!s.stored || m.IdleTimeout <= 0) {
 		return nil // the common case, kept free of clock reads
 	}
+	if s.dropped {
+		// The session ended under this request: what it changes afterwards
+		// is dropped too, and no stray session is created.
+		s.ops = clearOps(s.ops)
+		s.renew, s.destroyed, s.stale = false, false, false
+		return nil
+	}
 	sv := saving{m: m, s: s, ctx: r.Context(), now: m.clock(), late: late}
 	if !s.dirty() {
 		return sv.refresh()
@@ -278,7 +289,7 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 	drop := s.dropCookie
 	s.dropCookie = false
 	switch {
-	case sv.newID || (s.stored && s.permanent != wasPermanent):
+	case sv.newID || (s.stored && !s.merged && s.permanent != wasPermanent):
 		if late { // create and renew refuse a new id when late: Permanent changed
 			return fmt.Errorf("sessionstore: save: Permanent changed; the cookie cannot follow: %w", ErrHeaderSent)
 		}
@@ -302,24 +313,31 @@ type saving struct {
 // commit writes the changes of the session to the store.
 func (sv *saving) commit() error {
 	s := sv.s
-	if s.destroyed || s.stale {
+	sw, versioned := sv.m.Store.(Swapper)
+	if s.stale || s.destroyed && !(versioned && s.stored) {
 		if err := sv.discard(); err != nil {
 			return err
 		}
+	}
+	if s.renew && s.stored && !s.destroyed && !s.empty() && sv.late {
+		return fmt.Errorf("sessionstore: save: RenewID needs a new cookie; nothing saved: %w", ErrHeaderSent)
+	}
+	if versioned && s.stored {
+		if err := sv.queued(sw); err != nil {
+			return err
+		}
+		if s.stored || s.dropped {
+			return nil
+		}
+		// Destroyed: what the request stored after Destroy goes under a new id.
 	}
 	if !s.stored {
 		return sv.create()
 	}
 	if s.renew && !s.empty() {
-		if sv.late {
-			return fmt.Errorf("sessionstore: save: RenewID needs a new cookie; nothing saved: %w", ErrHeaderSent)
-		}
 		return sv.renew()
 	}
 	s.renew = false // an emptied session is deleted: nothing to renew
-	if sw, ok := sv.m.Store.(Swapper); ok {
-		return sv.swapLoop(sw)
-	}
 	return sv.overwrite()
 }
 
@@ -367,53 +385,17 @@ func (sv *saving) create() error {
 	return nil
 }
 
-// renew stores the session under a fresh id and deletes the old record. With
-// a Swapper the old record is deleted only over the version loaded; when a
-// concurrent request wrote it meanwhile, its changes are merged in and the
-// new record saved again.
+// renew stores the session under a fresh id and deletes the old record, on
+// a store without Swapper (a versioned store renews in a batch).
 func (sv *saving) renew() error {
 	s := sv.s
 	oldKey, id := s.key, newID()
 	key := sv.m.storeKey(id)
-	sw, versioned := sv.m.Store.(Swapper)
-	gone := false // the old record vanished (revoked, destroyed) meanwhile
-	for attempt := 1; ; attempt++ {
-		if err := sv.saveAs(key); err != nil {
-			return err
-		}
-		if gone {
-			break
-		}
-		if !versioned {
-			if err := sv.m.Store.Delete(sv.ctx, oldKey); err != nil {
-				return fmt.Errorf("sessionstore: save: delete old id: %w", err)
-			}
-			break
-		}
-		ok, err := sw.CompareAndSwap(sv.ctx, oldKey, s.version, nil, sv.now.Add(-time.Hour))
-		if err != nil {
-			return fmt.Errorf("sessionstore: save: delete old id: %w", err)
-		}
-		if ok {
-			break
-		}
-		if err := sv.retry(attempt); err != nil {
-			return err
-		}
-		found, err := sv.reload()
-		if err != nil {
-			return err
-		}
-		if !found && s.empty() {
-			// Only this request's changes remain, and they leave nothing.
-			if err := sv.m.Store.Delete(sv.ctx, key); err != nil {
-				return fmt.Errorf("sessionstore: save: delete: %w", err)
-			}
-			s.forget()
-			s.dropCookie, s.renew = true, false
-			return nil
-		}
-		gone = !found
+	if err := sv.saveAs(key); err != nil {
+		return err
+	}
+	if err := sv.m.Store.Delete(sv.ctx, oldKey); err != nil {
+		return fmt.Errorf("sessionstore: save: delete old id: %w", err)
 	}
 	s.id, s.key, s.stored, s.version, s.renew = id, key, true, 0, false
 	sv.newID = true
@@ -430,76 +412,6 @@ func (sv *saving) saveAs(key string) error {
 	return nil
 }
 
-// swapLoop writes the session over the version it loaded, or deletes it when
-// it became empty. When a concurrent request saved first, it loads that
-// record, applies this request's changes again and tries anew.
-func (sv *saving) swapLoop(sw Swapper) error {
-	s := sv.s
-	for attempt := 1; ; attempt++ {
-		swapped, err := sv.swap(sw)
-		if err != nil || swapped {
-			return err
-		}
-		if err := sv.retry(attempt); err != nil {
-			return err
-		}
-		found, err := sv.reload()
-		if err != nil {
-			return err
-		}
-		if !found {
-			s.forget()
-			s.dropCookie = true
-			return sv.create()
-		}
-	}
-}
-
-// swap makes one compare-and-swap of swapLoop.
-func (sv *saving) swap(sw Swapper) (bool, error) {
-	s := sv.s
-	if s.empty() {
-		ok, err := sw.CompareAndSwap(sv.ctx, s.key, s.version, nil, sv.now.Add(-time.Hour))
-		if err != nil {
-			return false, fmt.Errorf("sessionstore: save: delete: %w", err)
-		}
-		if ok {
-			s.forget()
-			s.dropCookie = true
-		}
-		return ok, nil
-	}
-	var swapped bool
-	exp := sv.expiry()
-	err := sv.m.withRecord(s, func(data []byte) (err error) {
-		swapped, err = sw.CompareAndSwap(sv.ctx, s.key, s.version, data, exp)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("sessionstore: save: %w", err)
-	}
-	if swapped {
-		s.expiry = exp
-	}
-	return swapped, nil
-}
-
-// retry fails after the last attempt, else pauses a random, growing time
-// so that colliding requests spread out.
-func (sv *saving) retry(attempt int) error {
-	if attempt >= maxSwapAttempts {
-		return fmt.Errorf("sessionstore: save: %d tries: %w", attempt, ErrConflict)
-	}
-	t := time.NewTimer(rand.N(swapBackoff << attempt))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-sv.ctx.Done():
-		return fmt.Errorf("sessionstore: save: %w", sv.ctx.Err())
-	}
-}
-
 // overwrite saves the session over its record without a version check (the
 // last request to save wins), or deletes it when it became empty.
 func (sv *saving) overwrite() error {
@@ -513,36 +425,6 @@ func (sv *saving) overwrite() error {
 		return nil
 	}
 	return sv.saveAs(s.key)
-}
-
-// reload replaces the state of the session by the record now stored under
-// its key with this request's changes applied again. It reports false when
-// the record is gone or no longer decodes; the state then holds only this
-// request's changes.
-func (sv *saving) reload() (bool, error) {
-	s := sv.s
-	rec, found, err := sv.m.Store.Load(sv.ctx, s.key)
-	if err != nil {
-		return false, fmt.Errorf("sessionstore: save: reload: %w", err)
-	}
-	var st state
-	if found {
-		if st, err = decodeState(rec.Data, sv.m.codec()); err != nil {
-			sv.m.logger().WarnContext(sv.ctx, "sessionstore: stored session does not decode; starting a fresh one", "error", err)
-			found = false
-		}
-	}
-	if !found {
-		st = state{created: sv.now, permanent: s.permDefault}
-	}
-	for i := range s.ops {
-		s.ops[i].apply(&st)
-	}
-	s.state = st
-	if found {
-		s.version, s.expiry, s.raw = rec.Version, rec.Expiry, rec.Data
-	}
-	return found, nil
 }
 
 // refresh moves the expiry of an unchanged stored session forward when the
@@ -572,11 +454,13 @@ func (sv *saving) refresh() error {
 
 // expiry returns when the session expires if saved now:
 // min(created + Lifetime, now + IdleTimeout).
-func (sv *saving) expiry() time.Time {
-	m := sv.m
-	exp := sv.s.created.Add(m.lifetime())
+func (sv *saving) expiry() time.Time { return sv.m.expiryOf(&sv.s.state, sv.now) }
+
+// expiryOf returns when a session of state st expires if saved at now.
+func (m *Manager) expiryOf(st *state, now time.Time) time.Time {
+	exp := st.created.Add(m.lifetime())
 	if m.IdleTimeout > 0 {
-		if idle := sv.now.Add(m.IdleTimeout); idle.Before(exp) {
+		if idle := now.Add(m.IdleTimeout); idle.Before(exp) {
 			return idle
 		}
 	}

@@ -26,6 +26,29 @@ const (
 	flagPermanent = 1 << 0
 )
 
+// A renewed session's old key holds, for a short grace period, a forward
+// instead of a session (see commit.go):
+//
+//	byte     forwardFormat (2)
+//	rest     the store key of the renewed session
+//
+// Loading it through the old id gives no session; a request that opened the
+// session before the renewal follows it when it saves.
+const forwardFormat = 2
+
+// encodeForward returns a forward to the store key to.
+func encodeForward(to string) []byte {
+	return append([]byte{forwardFormat}, to...)
+}
+
+// forwardOf returns the store key that data forwards to, if it is a forward.
+func forwardOf(data []byte) (string, bool) {
+	if len(data) < 2 || data[0] != forwardFormat {
+		return "", false
+	}
+	return string(data[1:]), true
+}
+
 // errRecord is wrapped when stored bytes are not a record this package wrote.
 // It wraps codec.ErrDecode, so both header and value failures read as "does
 // not decode".

@@ -51,7 +51,7 @@ func newApp(t testing.TB, st sessionstore.Store) *app {
 			}
 			change(s, r)
 			w.WriteHeader(http.StatusOK) // saves the session
-			fmt.Fprintf(w, "dropped=%v", dropped(s))
+			fmt.Fprintf(w, "dropped=%v", s.Dropped())
 		})
 	}
 	write("/put", func(s *sessionstore.Session, r *http.Request) { s.Put(r.URL.Query().Get("k"), "v") })
