@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -202,7 +203,7 @@ func (b *batch) write(stale bool) error {
 				}
 			}
 			if err := b.load(); err != nil {
-				return b.fail(err)
+				return b.fail(b.conflict(attempt, err))
 			}
 			fresh = false
 		}
@@ -211,7 +212,7 @@ func (b *batch) write(stale bool) error {
 		}
 		out, data, ok, err := b.try(fresh)
 		if err != nil {
-			return b.fail(err)
+			return b.fail(b.conflict(attempt, err))
 		}
 		if ok {
 			return b.finish(out, data)
@@ -374,9 +375,17 @@ func (b *batch) pause(attempt int) error {
 	case <-t.C:
 		return nil
 	case <-b.ctx.Done():
-		return fmt.Errorf("sessionstore: save: swap lost to concurrent writers until the request ended: %w: %w",
-			ErrConflict, context.Cause(b.ctx))
+		return b.conflict(attempt, fmt.Errorf("sessionstore: save: %w", context.Cause(b.ctx)))
 	}
+}
+
+// conflict marks err, met after attempt lost swaps, as the end of retrying
+// against concurrent writers when it is the end of the context.
+func (b *batch) conflict(attempt int, err error) error {
+	if attempt == 0 || b.ctx.Err() == nil || errors.Is(err, ErrConflict) {
+		return err
+	}
+	return fmt.Errorf("%w after %d lost swaps: %w", ErrConflict, attempt, err)
 }
 
 // fail undoes a half-made renewal and returns err.

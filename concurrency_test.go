@@ -181,3 +181,127 @@ func TestLastWriterWinsWithoutSwapper(t *testing.T) {
 		t.Errorf("read %q: want the documented last-writer-wins a=1;x=0;", body)
 	}
 }
+
+// gatedStore holds its first CompareAndSwap until released, so that the
+// requests arriving meanwhile all queue behind it.
+type gatedStore struct {
+	*spyStore
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedStore) CompareAndSwap(ctx context.Context, id string, v uint64, data []byte, exp time.Time) (bool, error) {
+	first := false
+	g.once.Do(func() { first = true })
+	if first {
+		close(g.entered)
+		<-g.release
+	}
+	return g.spyStore.CompareAndSwap(ctx, id, v, data, exp)
+}
+
+// TestConcurrentSavesShareOneSwap: the saves of one session that queue while
+// another is being written are written together by one compare-and-swap, and
+// every change counts.
+func TestConcurrentSavesShareOneSwap(t *testing.T) {
+	t.Parallel()
+	_, spy := newSpy(t, nil)
+	g := &gatedStore{spyStore: spy, entered: make(chan struct{}), release: make(chan struct{})}
+	m := sessionstore.New(g)
+	c := serve(t, m, app)
+	c.get("/put?k=x&v=0")
+	key := sessionstore.HashID(c.cookie())
+	const n = 50
+	var wg sync.WaitGroup
+	wg.Go(func() { c.get("/inc") }) // its swap is held
+	<-g.entered
+	swapsBefore, loadsBefore := spy.swaps.Load(), spy.loads.Load()
+	for range n - 1 {
+		wg.Go(func() { c.get("/inc") })
+	}
+	for deadline := time.Now().Add(10 * time.Second); sessionstore.Queued(m, key) < n-1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d saves queued behind the held swap, want %d", sessionstore.Queued(m, key), n-1)
+		}
+	}
+	close(g.release)
+	wg.Wait()
+	if _, body := c.get("/read"); !strings.Contains(body, fmt.Sprintf("n=%d;", n)) {
+		t.Errorf("read %q, want n=%d", body, n)
+	}
+	// The held swap, then one swap for the 49 that queued, after one load:
+	// the records they opened are out of date.
+	if swaps, loads := spy.swaps.Load()-swapsBefore, spy.loads.Load()-loadsBefore-(n-1)-1; swaps != 2 || loads != 1 {
+		t.Errorf("%d swaps and %d reloads for %d concurrent saves, want 2 and 1", swaps, loads, n)
+	}
+}
+
+// TestDroppedTellsTheApplication: a request whose session was destroyed by
+// another request after it opened it stores nothing, sets no cookie and
+// sees Dropped; one whose session was renewed meanwhile is merged and sets
+// no cookie.
+func TestDroppedTellsTheApplication(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		other        string
+		wantDropped  bool
+		wantRead     string
+		wantSessions int
+	}{
+		{"/destroy", true, "", 0},
+		{"/renew", false, "a=1;x=0;", 1},
+	} {
+		t.Run(tc.other, func(t *testing.T) {
+			t.Parallel()
+			m, _ := newSpy(t, nil)
+			opened, release := make(chan struct{}), make(chan struct{})
+			c := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/held" {
+					app(w, r)
+					return
+				}
+				s := sessionstore.FromContext(r.Context())
+				s.Put("a", "1")
+				close(opened)
+				<-release
+				w.WriteHeader(http.StatusOK) // saves
+				fmt.Fprintf(w, "dropped=%v", s.Dropped())
+			})
+			c.get("/put?k=x&v=0")
+			old := c.cookie()
+			done := make(chan *http.Response)
+			go func() { res, body := c.do("GET", "/held"); res.Header.Set("X-Body", body); done <- res }()
+			<-opened
+			c.get(tc.other)
+			close(release)
+			res := <-done
+			if got := res.Header.Get("X-Body"); got != fmt.Sprintf("dropped=%v", tc.wantDropped) {
+				t.Errorf("held request says %q, want dropped=%v", got, tc.wantDropped)
+			}
+			if sc := res.Header.Get("Set-Cookie"); sc != "" {
+				t.Errorf("held request set a cookie: %q", sc)
+			}
+			if _, body := c.get("/read"); body != tc.wantRead {
+				t.Errorf("read %q with the cookie after %s, want %q", body, tc.other, tc.wantRead)
+			}
+			if n := countSessions(t, m); n != tc.wantSessions {
+				t.Errorf("%d sessions stored, want %d", n, tc.wantSessions)
+			}
+			c.setCookie(old)
+			if _, body := c.get("/read"); body != "" {
+				t.Errorf("the old id reads %q, want nothing", body)
+			}
+		})
+	}
+}
+
+// countSessions counts the sessions m's store holds, without forwards.
+func countSessions(t testing.TB, m *sessionstore.Manager) int {
+	t.Helper()
+	n := 0
+	if err := m.Iterate(context.Background(), func(sessionstore.StoredSession) bool { n++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -110,7 +110,9 @@ type Manager struct {
 	// must not write to w and can only log or count the error.
 	//
 	// Default nil: log the error with Logger at level Error and, unless the
-	// header was sent, reply 500 Internal Server Error.
+	// header was sent, reply 500 Internal Server Error. An error that is
+	// only the request's own context cancelled (the client went away) is
+	// logged at level Debug and gets no reply.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives the errors the default ErrorHandler handles, and a
@@ -528,6 +530,7 @@ func (m *Manager) writeCookie(h http.Header, r *http.Request, s *Session, now ti
 		return fmt.Errorf("sessionstore: save: %w", err)
 	}
 	addVary(h)
+	addNoCacheCookie(h)
 	return nil
 }
 
@@ -535,6 +538,11 @@ func (m *Manager) writeCookie(h http.Header, r *http.Request, s *Session, now ti
 func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	if m.ErrorHandler != nil {
 		m.ErrorHandler(w, r, err)
+		return
+	}
+	if clientGone(r, err) {
+		m.logger().DebugContext(r.Context(), "sessionstore: the client went away during the request",
+			"error", err, "method", r.Method, "path", r.URL.Path)
 		return
 	}
 	m.logger().ErrorContext(r.Context(), "sessionstore: session error",
@@ -571,6 +579,29 @@ func (m *Manager) clock() time.Time {
 		return m.now()
 	}
 	return time.Now()
+}
+
+// clientGone reports whether err is only the end of r's own context by
+// cancellation: the client closed the connection (a closed tab, a dropped
+// favicon request), which is no server error. A deadline that passed is.
+func clientGone(r *http.Request, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled)
+}
+
+// addNoCacheCookie marks a response that sets or clears the session cookie
+// so that no shared cache hands the cookie to another client: a
+// Cache-Control of no-cache="Set-Cookie" (RFC 9111 section 5.2.2.4), unless
+// the response is already private or not stored at all.
+func addNoCacheCookie(h http.Header) {
+	for _, v := range h["Cache-Control"] {
+		for d := range strings.SplitSeq(v, ",") {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if d == "no-store" || d == "private" || d == `no-cache="set-cookie"` {
+				return
+			}
+		}
+	}
+	h["Cache-Control"] = append(h["Cache-Control"], `no-cache="Set-Cookie"`)
 }
 
 // addVary adds "Cookie" to the Vary header unless it is there.
