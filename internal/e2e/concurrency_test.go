@@ -31,6 +31,24 @@ func TestConcurrentWriters(t *testing.T) {
 					}
 				}
 			})
+			t.Run("two instances", func(t *testing.T) {
+				// Two Managers over one store stand for two application
+				// servers: their requests meet only in the database.
+				other := newApp(t, a.m.Store)
+				cookie := a.seed(t)
+				for round := 1; round <= rounds; round++ {
+					var fromOther []reply
+					done := make(chan struct{})
+					go func() { defer close(done); fromOther = other.concurrently(repeat("/inc", writers/2), cookie) }()
+					replies := a.concurrently(repeat("/inc", writers/2), cookie)
+					<-done
+					wantAllKept(t, append(replies, fromOther...))
+					want := fmt.Sprintf("n=%d;", round*writers)
+					if rp := other.mustGet(t, "/read", cookie); !strings.Contains(rp.body, want) {
+						t.Fatalf("round %d: session holds %q, want %s", round, rp.body, want)
+					}
+				}
+			})
 			t.Run("a key each", func(t *testing.T) {
 				cookie := a.seed(t)
 				for round := range rounds {
