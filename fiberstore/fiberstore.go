@@ -193,8 +193,8 @@ func (s *Storage) Reset() error {
 }
 
 // Close closes the wrapped Store when it implements io.Closer, and does
-// nothing otherwise. Fiber calls it when an application shuts its storage
-// down, so the Storage owns the Store from then on.
+// nothing otherwise: like Fiber's own storages, which close their
+// connections, a Storage owns what it wraps.
 func (s *Storage) Close() error {
 	c, ok := s.store.(io.Closer)
 	if !ok {
