@@ -261,3 +261,25 @@ func count(t *testing.T, s sessionstore.Store) int {
 	mustNil(t, err)
 	return n
 }
+
+// nilDataStore loads empty data as nil, as a Store may: the contract says
+// empty data round-trips, not which empty slice comes back.
+type nilDataStore struct{ sessionstore.Store }
+
+func (s nilDataStore) Load(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	rec, found, err := s.Store.Load(ctx, id)
+	if len(rec.Data) == 0 {
+		rec.Data = nil
+	}
+	return rec, found, err
+}
+
+func TestEmptyValueIsNotMissing(t *testing.T) {
+	store := memory.New(memory.Options{})
+	defer store.Close()
+	s := fiberstore.New(nilDataStore{store}, fiberstore.Options{})
+	mustNil(t, s.Set("empty", []byte{}, time.Minute))
+	if v, err := s.Get("empty"); v == nil || err != nil {
+		t.Fatalf("Get of an empty value from a store that loads it as nil = %#v, %v; want []byte{}, nil", v, err)
+	}
+}
