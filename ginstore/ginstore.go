@@ -61,15 +61,11 @@ func (s *Store) RenewID(ctx context.Context, session ginsessions.Session) error 
 	if err := s.Store.RenewID(ctx, g); err != nil {
 		return err
 	}
-	// Setting the options again is the one way to mark the session written
-	// without touching its values, so that Save sends the new id.
-	session.Options(ginsessions.Options{
-		Path:     g.Options.Path,
-		Domain:   g.Options.Domain,
-		MaxAge:   g.Options.MaxAge,
-		Secure:   g.Options.Secure,
-		HttpOnly: g.Options.HttpOnly,
-		SameSite: g.Options.SameSite,
-	})
+	// Setting options is the one way to mark the session written without
+	// touching its values, so that Save sends the new id; the gorilla
+	// options are put back since gin's Options lack some of their fields.
+	opts := g.Options
+	session.Options(ginsessions.Options{})
+	g.Options = opts
 	return nil
 }

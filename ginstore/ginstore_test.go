@@ -199,3 +199,40 @@ func jarCookie(t *testing.T, c *http.Client, srv string) string {
 	}
 	return ""
 }
+
+// TestRenewIDAlone checks that RenewID by itself, with no value set after
+// it, still saves the session under a new id with its options intact.
+func TestRenewIDAlone(t *testing.T) {
+	store := backendtest.All()[0].NewStore(t)
+	gs := ginstore.New(store)
+	gs.Store.Options.Partitioned = true // a gorilla option gin's Options lack
+	r := gin.New()
+	r.Use(sessions.Sessions(cookieName, gs))
+	r.GET("/set", func(c *gin.Context) {
+		s := sessions.Default(c)
+		s.Set("user", "ann")
+		s.Save()
+	})
+	r.GET("/renew", func(c *gin.Context) {
+		s := sessions.Default(c)
+		if err := gs.RenewID(c.Request.Context(), s); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		if err := s.Save(); err != nil {
+			c.String(500, err.Error())
+		}
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	c := newClient(t)
+	get(t, c, srv.URL+"/set")
+	first := jarCookie(t, c, srv.URL)
+	resp, _ := get(t, c, srv.URL+"/renew")
+	ck := findCookie(resp.Cookies())
+	if ck == nil || ck.Value == first || !ck.Partitioned || ck.MaxAge != 30*24*60*60 {
+		t.Fatalf("cookie after RenewID = %v (first id %q); want a new id, Partitioned, Max-Age 30 days", ck, first)
+	}
+	wantStored(t, store, first, false)
+	wantStored(t, store, ck.Value, true)
+}
