@@ -5,9 +5,10 @@
 //
 // A *Storage has both method sets: Fiber v2's fiber.Storage (Get, Set,
 // Delete, Reset, Close) and Fiber v3's, which adds GetWithContext,
-// SetWithContext, DeleteWithContext and ResetWithContext. This package imports
-// neither version of Fiber, so it adds nothing to your module graph beyond the
-// Fiber you already use.
+// SetWithContext, DeleteWithContext and ResetWithContext. The package imports
+// neither version of Fiber, so one Storage serves both; its module requires
+// both for its tests, and is a module of its own so that only applications
+// that use Fiber get Fiber in their module graph.
 //
 // Fiber's semantics hold: Get of a missing or expired key returns nil and no
 // error; Set with an expiration of 0 means no expiration, which this Storage
