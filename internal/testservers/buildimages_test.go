@@ -24,7 +24,7 @@ func TestBuildImagesFollowsHostApt(t *testing.T) {
 		name  string
 		files map[string]string // under the fixture's etc/apt
 		// proxy is what `apt-config dump` prints about proxies.
-		proxy, osID string
+		proxy, osID                                string
 		mirror, sources, bootstrapProxy, proxyConf string
 	}{
 		{
