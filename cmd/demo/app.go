@@ -35,8 +35,9 @@ func newManager(store sessionstore.Store) *sessionstore.Manager {
 }
 
 // newApp returns the demo's handler. Every page is a GET, which never
-// writes a session; every change is a POST from one of its forms.
-// Cross-origin POSTs are refused before the session is even opened.
+// creates a session (taking flash messages out is the only write a GET
+// makes); every change is a POST from one of its forms. Cross-origin POSTs
+// are refused before the session is even opened.
 func newApp(m *sessionstore.Manager) http.Handler {
 	a := &app{m: m}
 	mux := http.NewServeMux()
