@@ -365,6 +365,15 @@ func (b *batch) has(f func(s *Session) bool) bool {
 // pause waits a random, growing time before another try, so that processes
 // writing the same session spread out; it fails when the context ends.
 func (b *batch) pause(attempt int) error {
+	if err := sleepBackoff(b.ctx, attempt); err != nil {
+		return b.conflict(attempt, fmt.Errorf("sessionstore: save: %w", err))
+	}
+	return nil
+}
+
+// sleepBackoff waits a random time growing with attempt, from swapBackoff
+// up to maxSwapBackoff, or until ctx ends, returning its cause.
+func sleepBackoff(ctx context.Context, attempt int) error {
 	d := maxSwapBackoff
 	if attempt < 16 && swapBackoff<<attempt < d {
 		d = swapBackoff << attempt
@@ -374,8 +383,8 @@ func (b *batch) pause(attempt int) error {
 	select {
 	case <-t.C:
 		return nil
-	case <-b.ctx.Done():
-		return b.conflict(attempt, fmt.Errorf("sessionstore: save: %w", context.Cause(b.ctx)))
+	case <-ctx.Done():
+		return context.Cause(ctx)
 	}
 }
 
@@ -440,6 +449,7 @@ func (b *batch) finish(out outcome, data []byte) error {
 			s.dropCookie, s.renew = true, false
 		case destroyed, ended:
 			if s.destroyed {
+				s.endedKey = b.key
 				s.forget()
 				s.dropCookie, s.destroyed, s.renew = true, false, false
 				continue

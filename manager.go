@@ -1,6 +1,7 @@
 package sessionstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -122,6 +123,13 @@ type Manager struct {
 	// Default nil: slog.Default() at the time of logging.
 	Logger *slog.Logger
 
+	// MaxOwnerSessions caps the live sessions of one owner (see
+	// Session.LogIn). A login over the cap first drops the entries of
+	// sessions that ended, then ends the owner's oldest session.
+	//
+	// Default DefaultMaxOwnerSessions (100), also used when not positive.
+	MaxOwnerSessions int
+
 	// now is the clock, replaced by tests.
 	now func() time.Time
 
@@ -175,9 +183,24 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error
 // Revoke deletes the stored session with the given store key, as
 // [Session.Key] and [Manager.Iterate] report it: the key is used as is,
 // never hashed again.
+//
+// A session bound to an owner is also taken off the owner's list, at the
+// cost of a load of the session first.
 func (m *Manager) Revoke(ctx context.Context, key string) error {
+	rec, found, err := m.Store.Load(ctx, key)
+	if err != nil {
+		return fmt.Errorf("sessionstore: revoke: %w", err)
+	}
 	if err := m.Store.Delete(ctx, key); err != nil {
 		return fmt.Errorf("sessionstore: revoke: %w", err)
+	}
+	if !found {
+		return nil
+	}
+	if st, err := decodeState(rec.Data, m.codec()); err == nil && st.owner != "" {
+		if err := m.removeFromIndex(ctx, st.owner, key); err != nil {
+			return fmt.Errorf("sessionstore: revoke: %w", err)
+		}
 	}
 	return nil
 }
@@ -206,8 +229,8 @@ func (m *Manager) Iterate(ctx context.Context, fn func(StoredSession) bool) erro
 		return fmt.Errorf("sessionstore: iterate: %T cannot iterate: %w", m.Store, errors.ErrUnsupported)
 	}
 	err := it.Iterate(ctx, func(key string, rec Record) bool {
-		if _, fwd := forwardOf(rec.Data); fwd {
-			return true // the old id of a renewed session
+		if _, fwd := forwardOf(rec.Data); fwd || isIndex(rec.Data) {
+			return true // the old id of a renewed session, or an owner's index
 		}
 		st, err := decodeState(rec.Data, m.codec())
 		if err != nil {
@@ -312,8 +335,19 @@ type saving struct {
 	newID bool // the session got a fresh id: the client needs its cookie
 }
 
-// commit writes the changes of the session to the store.
+// commit writes the changes of the session to the store, then keeps the
+// owner's index in step (see owners.go).
 func (sv *saving) commit() error {
+	s := sv.s
+	oldKey, lg := s.key, s.login
+	if err := sv.write(); err != nil {
+		return err
+	}
+	return sv.index(oldKey, lg)
+}
+
+// write writes the changes of the session to the store.
+func (sv *saving) write() error {
 	s := sv.s
 	sw, versioned := sv.m.Store.(Swapper)
 	if s.stale || s.destroyed && !(versioned && s.stored) {
@@ -341,6 +375,50 @@ func (sv *saving) commit() error {
 	}
 	s.renew = false // an emptied session is deleted: nothing to renew
 	return sv.overwrite()
+}
+
+// index updates the owner's index after a save that logged in (lg), renewed
+// an owned session stored under oldKey, or destroyed one. A login whose
+// index write fails is undone, so that no live session is missing from its
+// owner's list.
+func (sv *saving) index(oldKey string, lg *login) error {
+	s, m := sv.s, sv.m
+	if s.endOwner != "" {
+		owner, key := s.endOwner, cmp.Or(s.endedKey, oldKey)
+		s.endOwner, s.endedKey = "", ""
+		if err := m.removeFromIndex(sv.ctx, owner, key); err != nil {
+			// The session is gone: its entry is never listed, and pruned later.
+			m.logger().WarnContext(sv.ctx, "sessionstore: a destroyed session stays in its owner's index", "error", err)
+		}
+	}
+	switch {
+	case s.dropped || !s.stored || !sv.newID:
+		s.login = nil
+		return nil
+	case lg != nil && s.owner == lg.owner:
+		s.login = nil
+		if err := m.addToIndex(sv.ctx, lg.owner, s.key, &s.state, lg.meta); err != nil {
+			sv.undoLogin()
+			return fmt.Errorf("sessionstore: save: log in: %w", err)
+		}
+	case s.owner != "" && oldKey != "":
+		if err := m.moveInIndex(sv.ctx, s.owner, oldKey, s.key); err != nil {
+			return fmt.Errorf("sessionstore: save: renew an owned session: %w", err)
+		}
+	}
+	return nil
+}
+
+// undoLogin deletes the session a failed login saved.
+func (sv *saving) undoLogin() {
+	s := sv.s
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(sv.ctx), cleanupTimeout)
+	defer cancel()
+	if err := sv.m.Store.Delete(ctx, s.key); err != nil {
+		sv.m.logger().ErrorContext(ctx, "sessionstore: a login failed and its session could not be deleted", "error", err)
+	}
+	s.forget()
+	sv.newID = false
 }
 
 // discard deletes the record of a destroyed or undecodable session and

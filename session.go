@@ -48,16 +48,19 @@ type Session struct {
 	raw     []byte    // the stored bytes, re-saved to refresh an idle session without Touch
 	stale   bool      // the cookie named a record that did not decode: delete it at save
 
-	isNew       bool  // no stored session was found for this request
-	permDefault bool  // Manager.Permanent: the flag of a session started afresh
-	modified    bool  // changed during this request
-	accessed    bool  // a method was called: the response depends on the cookie
-	renew       bool  // RenewID was called since the last save
-	destroyed   bool  // Destroy was called since the last save
-	dropCookie  bool  // the client holds a cookie for a deleted session: expire it
-	merged      bool  // merged into a session another request renewed: the client holds another id
-	dropped     bool  // the session ended under this request: its changes were dropped
-	opsBuf      [2]op // first ops without an allocation
+	isNew       bool   // no stored session was found for this request
+	permDefault bool   // Manager.Permanent: the flag of a session started afresh
+	modified    bool   // changed during this request
+	accessed    bool   // a method was called: the response depends on the cookie
+	renew       bool   // RenewID was called since the last save
+	destroyed   bool   // Destroy was called since the last save
+	dropCookie  bool   // the client holds a cookie for a deleted session: expire it
+	merged      bool   // merged into a session another request renewed: the client holds another id
+	dropped     bool   // the session ended under this request: its changes were dropped
+	login       *login // LogIn's binding, for the save to add to the owner's index
+	endOwner    string // the owner of a session Destroy ended, for the save to unlist
+	endedKey    string // the key a versioned destroy deleted (a renewal may have moved it)
+	opsBuf      [2]op  // first ops without an allocation
 }
 
 // state is what a stored record holds.
@@ -66,6 +69,7 @@ type state struct {
 	flashes   []FlashMessage
 	created   time.Time
 	permanent bool
+	owner     string // see Session.LogIn
 }
 
 // opKind says what an op does.
@@ -79,6 +83,7 @@ const (
 	opFlash
 	opTakeFlash
 	opPermanent
+	opOwner
 )
 
 // op is one change a request made, kept so it can be applied again to a
@@ -111,6 +116,8 @@ func (o *op) apply(st *state) {
 		}
 	case opPermanent:
 		st.permanent = o.on
+	case opOwner:
+		st.owner = o.key
 	}
 }
 
@@ -121,7 +128,9 @@ func (st *state) set(key string, val any) {
 	st.values[key] = val
 }
 
-func (st *state) empty() bool { return len(st.values) == 0 && len(st.flashes) == 0 }
+// empty reports whether st holds nothing worth storing: no value, no flash
+// message and no owner.
+func (st *state) empty() bool { return len(st.values) == 0 && len(st.flashes) == 0 && st.owner == "" }
 
 // record applies o to the session and remembers it for a later merge. The
 // caller holds s.mu.
@@ -205,6 +214,10 @@ func (s *Session) Destroy() {
 	s.lock()
 	defer s.mu.Unlock()
 	s.destroyed = true
+	if s.owner != "" && s.stored {
+		s.endOwner = s.owner
+	}
+	s.login = nil
 	s.state = state{permanent: s.permDefault}
 	s.ops = clearOps(s.ops)
 	s.renew = false
