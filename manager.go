@@ -135,6 +135,8 @@ type Manager struct {
 
 	// commits queues the concurrent saves of each stored session.
 	commits commitQueues
+	// ownerLocks serialises the updates of each owner's index.
+	ownerLocks keyedLocks
 }
 
 // bufPool holds buffers for encoding records; stores do not keep the data

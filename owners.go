@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -164,6 +165,10 @@ func (m *Manager) loadIndex(ctx context.Context, owner string) (*ownerIndex, err
 // latest index until the context ends. change may run more than once.
 // Entries past their latest expiry are pruned on every write.
 func (m *Manager) updateIndex(ctx context.Context, owner string, change func(ix *ownerIndex) error) error {
+	// Updates of one index in this process take turns, so that concurrent
+	// logins of one user do not fight each other through the database.
+	unlock := m.ownerLocks.lock(ownerKey(owner))
+	defer unlock()
 	sw, versioned := m.Store.(Swapper)
 	for attempt := 0; ; attempt++ {
 		if attempt > 1 {
@@ -198,6 +203,41 @@ func (m *Manager) updateIndex(ctx context.Context, owner string, change func(ix 
 		if ok {
 			return nil
 		}
+	}
+}
+
+// keyedLocks is a mutex per key, held only while in use.
+type keyedLocks struct {
+	mu    sync.Mutex
+	byKey map[string]*keyedLock
+}
+
+type keyedLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks key and returns its unlock.
+func (k *keyedLocks) lock(key string) func() {
+	k.mu.Lock()
+	if k.byKey == nil {
+		k.byKey = make(map[string]*keyedLock)
+	}
+	l := k.byKey[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.byKey[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.byKey, key)
+		}
+		k.mu.Unlock()
 	}
 }
 

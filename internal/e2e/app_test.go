@@ -67,6 +67,7 @@ func newApp(t testing.TB, st sessionstore.Store) *app {
 			fmt.Fprintf(w, "%s=%v;", k, vals[k])
 		}
 	})
+	ownerRoutes(a, mux)
 	a.srv = httptest.NewServer(a.m.Handler(mux))
 	t.Cleanup(a.srv.Close)
 	a.c = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
