@@ -217,6 +217,8 @@ type StoredSession struct {
 	Created   time.Time
 	Expiry    time.Time
 	Permanent bool
+	// Owner is the owner the session is bound to (Session.LogIn), or "".
+	Owner string
 }
 
 // Iterate calls fn for each live stored session until fn returns false, for
@@ -241,13 +243,35 @@ func (m *Manager) Iterate(ctx context.Context, fn func(StoredSession) bool) erro
 		}
 		return fn(StoredSession{
 			Key: key, Values: st.values, Flashes: st.flashes,
-			Created: st.created, Expiry: rec.Expiry, Permanent: st.permanent,
+			Created: st.created, Expiry: rec.Expiry, Permanent: st.permanent, Owner: st.owner,
 		})
 	})
 	if err != nil {
 		return fmt.Errorf("sessionstore: iterate: %w", err)
 	}
 	return nil
+}
+
+// Lookup returns the stored session with the given store key, as
+// [Session.Key] and [Manager.Iterate] report it (never hashed again). It
+// reports false for a missing or expired key, the old id of a renewed
+// session (a forward) and a record that does not decode.
+func (m *Manager) Lookup(ctx context.Context, key string) (StoredSession, bool, error) {
+	rec, found, err := m.Store.Load(ctx, key)
+	if err != nil {
+		return StoredSession{}, false, fmt.Errorf("sessionstore: lookup: %w", err)
+	}
+	if !found {
+		return StoredSession{}, false, nil
+	}
+	st, err := decodeState(rec.Data, m.codec())
+	if err != nil {
+		return StoredSession{}, false, nil
+	}
+	return StoredSession{
+		Key: key, Values: st.values, Flashes: st.flashes, Created: st.created,
+		Expiry: rec.Expiry, Permanent: st.permanent, Owner: st.owner,
+	}, true, nil
 }
 
 // newSession returns a new, empty session.
