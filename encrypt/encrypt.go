@@ -103,8 +103,9 @@ func (s *sealer) Save(ctx context.Context, id string, data []byte, expiry time.T
 	if err := sessionstore.CheckID(id); err != nil {
 		return fmt.Errorf("encrypt: save: %w", err)
 	}
-	sealed := s.keys.seal(id, data)
-	return tooLarge("save", data, sealed, s.inner.Save(ctx, id, sealed, expiry))
+	return s.keys.withSealed(id, data, func(sealed []byte) error {
+		return tooLarge("save", data, sealed, s.inner.Save(ctx, id, sealed, expiry))
+	})
 }
 
 // tooLarge adds the sizes to an error of the wrapped store that wraps
@@ -135,14 +136,24 @@ func (s *sealer) CompareAndSwap(ctx context.Context, id string, version uint64, 
 	if err := sessionstore.CheckID(id); err != nil {
 		return false, fmt.Errorf("encrypt: compare and swap: %w", err)
 	}
-	sealed := s.keys.seal(id, data)
-	swapped, err := s.swapper.CompareAndSwap(ctx, id, version, sealed, expiry)
-	if err != nil {
-		return false, tooLarge("compare and swap", data, sealed, err)
-	}
-	if swapped || version != 0 {
-		return swapped, nil
-	}
+	var swapped bool
+	err := s.keys.withSealed(id, data, func(sealed []byte) (err error) {
+		swapped, err = s.swapper.CompareAndSwap(ctx, id, version, sealed, expiry)
+		if err != nil {
+			return tooLarge("compare and swap", data, sealed, err)
+		}
+		if swapped || version != 0 {
+			return nil
+		}
+		swapped, err = s.swapOverUnopened(ctx, id, sealed, expiry)
+		return err
+	})
+	return swapped, err
+}
+
+// swapOverUnopened completes a swap over version 0 that lost: it swaps
+// sealed in over the record in the way when that record does not open.
+func (s *sealer) swapOverUnopened(ctx context.Context, id string, sealed []byte, expiry time.Time) (bool, error) {
 	rec, found, err := s.inner.Load(ctx, id)
 	if err != nil || !found {
 		return false, err // gone meanwhile: the race was lost all the same

@@ -128,7 +128,7 @@ func (e *sealer) reseal(ctx context.Context, id string, rec sessionstore.Record,
 			bad.add(kid, err)
 			return nil
 		}
-		swapped, err := e.swapper.CompareAndSwap(ctx, id, rec.Version, e.keys.seal(id, data), rec.Expiry)
+		swapped, err := e.swapper.CompareAndSwap(ctx, id, rec.Version, e.keys.seal(nil, id, data), rec.Expiry)
 		if err != nil {
 			return err
 		}

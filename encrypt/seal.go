@@ -3,6 +3,8 @@ package encrypt
 import (
 	"crypto/rand"
 	"errors"
+	"slices"
+	"sync"
 	"unsafe"
 )
 
@@ -32,18 +34,39 @@ var (
 	errAuth       = errors.New("authentication failed (altered, sealed under another id, or another key with the same id)")
 )
 
-// seal returns data sealed with the primary key for the store key id, in a
-// new slice.
-func (k *Keys) seal(id string, data []byte) []byte {
+// seal appends data sealed with the primary key for the store key id to
+// buf, which must not overlap data.
+func (k *Keys) seal(buf []byte, id string, data []byte) []byte {
 	rk := &k.ring[0]
 	h := headerSize(rk.id)
-	buf := make([]byte, h+nonceSize, h+nonceSize+len(data)+tagSize)
-	buf[0] = formatV1
-	buf[1] = byte(len(rk.id))
-	copy(buf[2:], rk.id)
-	nonce := buf[h:]
+	buf = slices.Grow(buf, h+nonceSize+len(data)+tagSize)
+	start := len(buf)
+	buf = append(buf, formatV1, byte(len(rk.id)))
+	buf = append(buf, rk.id...)
+	buf = buf[:start+h+nonceSize]
+	nonce := buf[start+h:]
 	rand.Read(nonce) // never fails (crypto/rand, Go 1.24+)
 	return rk.aead.Seal(buf, nonce, data, bytesOf(id))
+}
+
+// sealPool holds the buffers Save and CompareAndSwap seal into. A store
+// does not keep the data it is given once the call returns (the Store
+// contract, which storetest checks), so a buffer is reused at once; those
+// over maxPooledBuf are dropped, so one huge session pins no memory.
+var sealPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBuf = 64 << 10
+
+// withSealed calls fn with data sealed for id in a pooled buffer.
+func (k *Keys) withSealed(id string, data []byte, fn func(sealed []byte) error) error {
+	bp := sealPool.Get().(*[]byte)
+	sealed := k.seal((*bp)[:0], id, data)
+	err := fn(sealed)
+	if cap(sealed) <= maxPooledBuf {
+		*bp = sealed[:0]
+		sealPool.Put(bp)
+	}
+	return err
 }
 
 // open returns the data of the record sealed under the store key id,
