@@ -110,5 +110,20 @@
 //
 // # Cost
 //
-// Sealing and opening cost about ... (see the benchmark in bench_test.go).
+// Sealing costs what AES-256-GCM itself costs, and no allocation: Save and
+// CompareAndSwap seal into pooled buffers, Load opens in place. A load+save
+// pair, medians side by side in one run (a 2-core 2.5 GHz Xeon VM shared
+// with other work, Go 1.26; "cipher" is the standard library's seal and
+// open of the same data with no store):
+//
+//	                 bare       encrypted   added      cipher alone
+//	memory, 200 B    344 ns     972 ns      +0.63 µs   0.62 µs
+//	memory, 4 KiB    1.18 µs    4.00 µs     +2.8 µs    2.9 µs
+//	redis, 200 B     148 µs     153 µs      +3%, within the noise
+//	redis, 4 KiB     135 µs     142 µs      +5%, within the noise
+//
+// Allocations per pair on the memory store: 1 bare, 1 encrypted (the
+// store's copy on Load). Measured with
+//
+//	./scripts/test -run '^$' -bench 'PairInterleaved|Pair$|Cipher' -benchmem ./encrypt/
 package encrypt
