@@ -463,3 +463,10 @@ func TestGenerateKey(t *testing.T) {
 		t.Fatal("GenerateKey accepted an invalid id")
 	}
 }
+
+// TestDocumentedKeyParses keeps the example of ParseKeys's doc valid.
+func TestDocumentedKeyParses(t *testing.T) {
+	if _, err := encrypt.ParseKeys("2026-11:YW4gZXhhbXBsZSBvbmx5OiBuZXZlciB1c2UgdGhpcyE="); err != nil {
+		t.Fatal(err)
+	}
+}

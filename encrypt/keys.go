@@ -62,7 +62,7 @@ type ringKey struct {
 // spaces and newlines around them are ignored. The first entry is the primary key, which seals every record
 // written; the others only open records they sealed before. For example:
 //
-//	SESSION_KEYS="2026-11:8J+Ukm5vdCBhIHJlYWwga2V5LCBqdXN0IGFuIGV4YW1wbGU=,2026-05:..."
+//	SESSION_KEYS="2026-11:YW4gZXhhbXBsZSBvbmx5OiBuZXZlciB1c2UgdGhpcyE=,2026-05:..."
 //
 // A malformed entry, a key that is not exactly 32 bytes or is all zeros, a
 // duplicate id and one key under two ids are all errors, which name the
@@ -155,7 +155,12 @@ func GenerateKey(id string) (string, error) {
 
 // Primary returns the id of the primary key, which seals every record
 // written.
-func (k *Keys) Primary() string { return k.ring[0].id }
+func (k *Keys) Primary() string {
+	if len(k.ring) == 0 {
+		return ""
+	}
+	return k.ring[0].id
+}
 
 // IDs returns the ids of every key of the ring, the primary first.
 func (k *Keys) IDs() []string {
@@ -169,7 +174,7 @@ func (k *Keys) IDs() []string {
 // Overhead returns how many bytes sealing adds to a record with the primary
 // key: 30 plus the length of its id. A wrapped store whose maximum is M
 // bytes accepts session data of up to M - Overhead() bytes.
-func (k *Keys) Overhead() int { return headerSize(k.ring[0].id) + nonceSize + tagSize }
+func (k *Keys) Overhead() int { return headerSize(k.Primary()) + nonceSize + tagSize }
 
 // String lists the key ids, the primary first; never a secret.
 func (k *Keys) String() string {
