@@ -29,7 +29,9 @@ type Options struct {
 // primary key of keys and opens what it reads with the key each record
 // names. It has exactly the optional capabilities of store (Toucher,
 // Swapper, Iterator, Counter, io.Closer), and each call is one call of the
-// same method of store: no round trip is added.
+// same method of store: no round trip is added. (The one exception is a
+// CompareAndSwap over version 0 that loses: it then reads the record in its
+// way, see CompareAndSwap.)
 //
 // A record that does not open — altered, truncated, moved to another id, or
 // sealed with a key no longer in the ring — reads as absent: Load reports
