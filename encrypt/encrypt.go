@@ -30,8 +30,9 @@ type Options struct {
 // names. It has exactly the optional capabilities of store (Toucher,
 // Swapper, Iterator, Counter, io.Closer), and each call is one call of the
 // same method of store: no round trip is added. (The one exception is a
-// CompareAndSwap over version 0 that loses: it then reads the record in its
-// way, see CompareAndSwap.)
+// CompareAndSwap over version 0, "only if absent", that loses: it then reads
+// the record in its way and swaps over it if that record does not open,
+// since Load reads such a record as absent.)
 //
 // A record that does not open — altered, truncated, moved to another id, or
 // sealed with a key no longer in the ring — reads as absent: Load reports
