@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/memory"
 	"github.com/sessionstore/sessionstore/otelsession"
@@ -35,7 +39,10 @@ func BenchmarkWrapped(b *testing.B) {
 // benchSideBySide runs Load and Save on bare and wrapped in turn and reports
 // the median ns per call of each and their difference.
 func benchSideBySide(b *testing.B, bare, wrapped sessionstore.Store, name string) {
-	ctx := context.Background()
+	benchSideBySideCtx(b, context.Background(), bare, wrapped, name)
+}
+
+func benchSideBySideCtx(b *testing.B, ctx context.Context, bare, wrapped sessionstore.Store, name string) {
 	data := make([]byte, 200)
 	exp := time.Now().Add(time.Hour)
 	if err := bare.Save(ctx, "id", data, exp); err != nil {
@@ -68,4 +75,46 @@ func benchSideBySide(b *testing.B, bare, wrapped sessionstore.Store, name string
 			b.ReportMetric(mw-mb, "added-ns/call")
 		})
 	}
+}
+
+// BenchmarkWrappedSDK is BenchmarkWrapped with the real SDK: every call
+// under a sampled parent span, its span batched to an exporter (an
+// in-memory one, emptied as it goes) and its measurements aggregated for a
+// reader.
+//
+//	go test -run '^$' -bench WrappedSDK -benchmem ./otelsession/
+func BenchmarkWrappedSDK(b *testing.B) {
+	exporter := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		tp.Shutdown(context.Background())
+		mp.Shutdown(context.Background())
+	})
+	stop := make(chan struct{})
+	emptied := make(chan struct{})
+	go func() { // keep the exporter from growing without bound
+		defer close(emptied)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				exporter.Reset()
+			}
+		}
+	}()
+	b.Cleanup(func() { close(stop); <-emptied })
+
+	bare := memory.New(memory.Options{})
+	b.Cleanup(func() { bare.Close() })
+	wrapped, err := otelsession.WrapStore(bare, otelsession.Options{TracerProvider: tp, MeterProvider: mp})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, span := tp.Tracer("bench").Start(context.Background(), "request")
+	defer span.End()
+	benchSideBySideCtx(b, ctx, bare, wrapped, "sdk")
 }

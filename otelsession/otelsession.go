@@ -46,8 +46,18 @@
 //
 // With no provider set (OpenTelemetry's global providers before the
 // application sets them), a call costs a few tens of nanoseconds more and no
-// allocation: every attribute set is built once, when the store is wrapped.
-// See BenchmarkWrapped for the figures.
+// allocation: every attribute set is built once, when the store is wrapped,
+// no span is started without a recording parent, and the clock is read only
+// when the duration histogram is enabled. With the SDK, the span and its
+// export dominate. Medians per call on the memory store, bare and wrapped
+// in turn in one run (a 2-core 2.5 GHz Xeon VM shared with other work, Go
+// 1.26):
+//
+//	         bare     no provider          SDK, sampled parent, batch export
+//	Load     200 ns   +68 ns, 0 allocs     +4.0 to 5.0 µs, 7 allocs
+//	Save      86 ns   +35 ns, 0 allocs     +4.0 to 4.8 µs, 5 allocs
+//
+//	go test -run '^$' -bench Wrapped -benchmem ./otelsession/
 package otelsession
 
 import (
