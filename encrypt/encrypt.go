@@ -101,11 +101,10 @@ func (s *sealer) Load(ctx context.Context, id string) (sessionstore.Record, bool
 	return rec, true, nil
 }
 
-// Save seals data and saves it.
+// Save seals data and saves it. The id is left to the wrapped store to
+// check, like everything else, so that its errors and their order (a
+// cancelled context, an invalid id) stay its own.
 func (s *sealer) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
-	if err := sessionstore.CheckID(id); err != nil {
-		return fmt.Errorf("encrypt: save: %w", err)
-	}
 	return s.keys.withSealed(id, data, func(sealed []byte) error {
 		return tooLarge("save", data, sealed, s.inner.Save(ctx, id, sealed, expiry))
 	})
@@ -136,9 +135,6 @@ func (s *sealer) Touch(ctx context.Context, id string, expiry time.Time) (bool, 
 // at the record in the way: one that does not open is swapped over (as Save
 // would overwrite it). That costs a Load and one more swap, only then.
 func (s *sealer) CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
-	if err := sessionstore.CheckID(id); err != nil {
-		return false, fmt.Errorf("encrypt: compare and swap: %w", err)
-	}
 	var swapped bool
 	err := s.keys.withSealed(id, data, func(sealed []byte) (err error) {
 		swapped, err = s.swapper.CompareAndSwap(ctx, id, version, sealed, expiry)
