@@ -70,6 +70,26 @@ type sealer struct {
 	closer   io.Closer
 	keys     *Keys
 	log      *slog.Logger
+
+	// bufs holds the buffers Save and CompareAndSwap seal into. A store
+	// does not keep the data it is given once the call returns (the Store
+	// contract, which storetest checks), so a buffer is reused at once.
+	bufs sync.Pool
+}
+
+// withSealed calls fn with data sealed for id in a pooled buffer.
+func (s *sealer) withSealed(id string, data []byte, fn func(sealed []byte) error) error {
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	sealed := s.keys.seal((*bp)[:0], id, data)
+	err := fn(sealed)
+	if cap(sealed) <= maxPooledBuf {
+		*bp = sealed[:0]
+		s.bufs.Put(bp)
+	}
+	return err
 }
 
 func (s *sealer) logger() *slog.Logger {
@@ -105,7 +125,7 @@ func (s *sealer) Load(ctx context.Context, id string) (sessionstore.Record, bool
 // check, like everything else, so that its errors and their order (a
 // cancelled context, an invalid id) stay its own.
 func (s *sealer) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
-	return s.keys.withSealed(id, data, func(sealed []byte) error {
+	return s.withSealed(id, data, func(sealed []byte) error {
 		return tooLarge("save", data, sealed, s.inner.Save(ctx, id, sealed, expiry))
 	})
 }
@@ -136,7 +156,7 @@ func (s *sealer) Touch(ctx context.Context, id string, expiry time.Time) (bool, 
 // would overwrite it). That costs a Load and one more swap, only then.
 func (s *sealer) CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
 	var swapped bool
-	err := s.keys.withSealed(id, data, func(sealed []byte) (err error) {
+	err := s.withSealed(id, data, func(sealed []byte) (err error) {
 		swapped, err = s.swapper.CompareAndSwap(ctx, id, version, sealed, expiry)
 		if err != nil {
 			return tooLarge("compare and swap", data, sealed, err)

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"slices"
-	"sync"
 	"unsafe"
 )
 
@@ -49,25 +48,9 @@ func (k *Keys) seal(buf []byte, id string, data []byte) []byte {
 	return rk.aead.Seal(buf, nonce, data, bytesOf(id))
 }
 
-// sealPool holds the buffers Save and CompareAndSwap seal into. A store
-// does not keep the data it is given once the call returns (the Store
-// contract, which storetest checks), so a buffer is reused at once; those
-// over maxPooledBuf are dropped, so one huge session pins no memory.
-var sealPool = sync.Pool{New: func() any { return new([]byte) }}
-
+// maxPooledBuf is the largest sealing buffer a Store keeps for reuse, so
+// that one huge session pins no memory.
 const maxPooledBuf = 64 << 10
-
-// withSealed calls fn with data sealed for id in a pooled buffer.
-func (k *Keys) withSealed(id string, data []byte, fn func(sealed []byte) error) error {
-	bp := sealPool.Get().(*[]byte)
-	sealed := k.seal((*bp)[:0], id, data)
-	err := fn(sealed)
-	if cap(sealed) <= maxPooledBuf {
-		*bp = sealed[:0]
-		sealPool.Put(bp)
-	}
-	return err
-}
 
 // open returns the data of the record sealed under the store key id,
 // decrypted in place: sealed is overwritten and the result shares its
