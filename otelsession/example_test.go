@@ -46,7 +46,7 @@ func Example() {
 		}
 		fmt.Println(s.Name(), "child of the request:", s.Parent().SpanID() == request.SpanContext().SpanID())
 		for _, kv := range s.Attributes() {
-			fmt.Printf("  %s=%s\n", kv.Key, kv.Value.Emit())
+			fmt.Printf("  %s=%s\n", kv.Key, kv.Value.String())
 		}
 	}
 	// Output:

@@ -134,7 +134,7 @@ func (tel *telemetry) allAttributes(t *testing.T) []string {
 	var vals []string
 	for _, s := range tel.spans.Ended() {
 		for _, kv := range s.Attributes() {
-			vals = append(vals, kv.Value.Emit())
+			vals = append(vals, kv.Value.String())
 		}
 		vals = append(vals, s.Name())
 	}
@@ -157,7 +157,7 @@ func (tel *telemetry) allAttributes(t *testing.T) []string {
 			}
 			for _, set := range sets {
 				for _, kv := range set.ToSlice() {
-					vals = append(vals, kv.Value.Emit())
+					vals = append(vals, kv.Value.String())
 				}
 			}
 		}
