@@ -52,15 +52,22 @@ type commitQueues struct {
 }
 
 // commitQueue is the saves of one stored session waiting to be written.
+// The first save of a session that finds no queue uses the one in its own
+// Session, so an uncontended save allocates none; inMap says that queue is
+// in use.
 type commitQueue struct {
 	waiting []*queuedSave
-	leading bool // a save of this queue is writing a batch
+	first   [1]*queuedSave // waiting's first array
+	inMap   bool           // the queue is in commitQueues.byKey
+	leading bool           // a save of this queue is writing a batch
 	// written says a batch of this queue was written, so the records its
 	// waiting saves loaded are out of date: the next batch starts by loading.
 	written bool
 }
 
-// queuedSave is one request's save waiting in a commitQueue.
+// queuedSave is one request's save waiting in a commitQueue. It lives in
+// its Session (one save at a time): a batch that carried it out no longer
+// touches it once it closed done.
 type queuedSave struct {
 	sv   *saving
 	lead chan struct{} // closed when this save must write the next batch
@@ -71,16 +78,23 @@ type queuedSave struct {
 // queued writes the changes of sv's session, with those of every concurrent
 // save of the same session in this process, through sw.
 func (sv *saving) queued(sw Swapper) error {
-	m := sv.m
-	qs := &queuedSave{sv: sv}
-	key := sv.s.key
+	m, s := sv.m, sv.s
+	qs := &s.qs
+	*qs = queuedSave{sv: sv}
+	key := s.key
 	m.commits.mu.Lock()
 	if m.commits.byKey == nil {
 		m.commits.byKey = make(map[string]*commitQueue)
 	}
 	q := m.commits.byKey[key]
 	if q == nil {
-		q = &commitQueue{}
+		if q = &s.cq; q.inMap {
+			// Still serving the saves of the key this session had before a
+			// renewal.
+			q = new(commitQueue)
+		}
+		*q = commitQueue{inMap: true}
+		q.waiting = q.first[:0]
 		m.commits.byKey[key] = q
 	}
 	q.waiting = append(q.waiting, qs)
@@ -152,7 +166,7 @@ func (m *Manager) lead(sw Swapper, key string, q *commitQueue) {
 	if len(q.waiting) > 0 {
 		close(q.waiting[0].lead)
 	} else {
-		q.leading = false
+		q.leading, q.inMap = false, false
 		delete(m.commits.byKey, key)
 	}
 	m.commits.mu.Unlock()
@@ -250,7 +264,7 @@ func (b *batch) context() (context.Context, func()) {
 // load reads the record under b.key, following forwards of renewals.
 func (b *batch) load() error {
 	for hops := 0; ; hops++ {
-		rec, found, err := b.m.Store.Load(b.ctx, b.key)
+		rec, found, err := b.m.loadRecord(b.ctx, b.key)
 		if err != nil {
 			return fmt.Errorf("sessionstore: save: reload: %w", err)
 		}
@@ -296,7 +310,9 @@ func (b *batch) try(fresh bool) (out outcome, data []byte, ok bool, err error) {
 		}
 		return emptied, nil, ok, nil
 	}
-	if data, err = encodeState(nil, b.m.codec(), &st); err != nil {
+	// A fresh buffer: it becomes the session's raw record, and a SwapSharer
+	// keeps it.
+	if data, err = encodeState(make([]byte, 0, recordCap(len(b.base.Data))), b.m.codec(), &st); err != nil {
 		return 0, nil, false, fmt.Errorf("sessionstore: save: %w", err)
 	}
 	exp := b.m.expiryOf(&st, b.now)
@@ -305,7 +321,11 @@ func (b *batch) try(fresh bool) (out outcome, data []byte, ok bool, err error) {
 		ok, err := b.renew(data, exp)
 		return renewed, data, ok, err
 	}
-	ok, err = b.sw.CompareAndSwap(b.ctx, b.key, b.base.Version, data, exp)
+	if ss, shared := b.sw.(SwapSharer); shared {
+		ok, err = ss.CompareAndSwapShared(b.ctx, b.key, b.base.Version, data, exp)
+	} else {
+		ok, err = b.sw.CompareAndSwap(b.ctx, b.key, b.base.Version, data, exp)
+	}
 	if err != nil {
 		return 0, nil, false, fmt.Errorf("sessionstore: save: %w", err)
 	}

@@ -276,7 +276,14 @@ func (m *Manager) Lookup(ctx context.Context, key string) (StoredSession, bool, 
 
 // newSession returns a new, empty session.
 func (m *Manager) newSession() *Session {
-	return &Session{isNew: true, permDefault: m.Permanent, state: state{permanent: m.Permanent}}
+	s := new(Session)
+	m.initSession(s)
+	return s
+}
+
+// initSession makes the zero Session s a new, empty session of m.
+func (m *Manager) initSession(s *Session) {
+	s.isNew, s.permDefault, s.permanent = true, m.Permanent, m.Permanent
 }
 
 // load returns the stored session that r's cookie names, or nil when r has
@@ -284,12 +291,17 @@ func (m *Manager) newSession() *Session {
 // session that does not decode gives a new session that deletes it when
 // saved.
 func (m *Manager) load(r *http.Request) (*Session, error) {
-	id := cookieID(r.Header, m.Cookie.Name)
+	return m.loadInto(r, cookieID(r.Header, m.Cookie.Name), nil)
+}
+
+// loadInto is load of the session whose id r's cookie carries, filling
+// into, a zero Session, rather than a new one when into is not nil.
+func (m *Manager) loadInto(r *http.Request, id string, into *Session) (*Session, error) {
 	if id == "" {
 		return nil, nil
 	}
 	key := m.storeKey(id)
-	rec, found, err := m.Store.Load(r.Context(), key)
+	rec, found, err := m.loadRecord(r.Context(), key)
 	if err != nil {
 		return nil, fmt.Errorf("sessionstore: open: %w", err)
 	}
@@ -297,7 +309,11 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		// A forward is the old id of a renewed session: never adopted.
 		return nil, nil
 	}
-	s := m.newSession()
+	s := into
+	if s == nil {
+		s = new(Session)
+	}
+	m.initSession(s)
 	st, err := decodeState(rec.Data, m.codec())
 	if err != nil {
 		m.logger().WarnContext(r.Context(), "sessionstore: stored session does not decode; starting a fresh one", "error", err)
@@ -316,7 +332,7 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.accessed && !late {
-		addVary(h)
+		addVary(h, &s.varyBuf)
 	}
 	if !s.dirty() && (!s.stored || m.IdleTimeout <= 0) {
 		return nil // the common case, kept free of clock reads
@@ -328,7 +344,8 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 		s.renew, s.destroyed, s.stale = false, false, false
 		return nil
 	}
-	sv := saving{m: m, s: s, ctx: r.Context(), now: m.clock(), late: late}
+	sv := &s.sv
+	*sv = saving{m: m, s: s, ctx: r.Context(), now: m.clock(), late: late}
 	if !s.dirty() {
 		return sv.refresh()
 	}
@@ -511,7 +528,16 @@ func (sv *saving) renew() error {
 // saveAs saves the session under key, unconditionally.
 func (sv *saving) saveAs(key string) error {
 	exp := sv.expiry()
-	if err := sv.m.withRecord(sv.s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) }); err != nil {
+	var err error
+	if sh, ok := sv.m.Store.(Sharer); ok {
+		var data []byte
+		if data, err = encodeState(make([]byte, 0, recordCap(len(sv.s.raw))), sv.m.codec(), &sv.s.state); err == nil {
+			err = sh.SaveShared(sv.ctx, key, data, exp) // data is the store's now
+		}
+	} else {
+		err = sv.m.withRecord(sv.s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) })
+	}
+	if err != nil {
 		return fmt.Errorf("sessionstore: save: %w", err)
 	}
 	sv.s.expiry = exp
@@ -585,6 +611,36 @@ func (s *Session) loadedPermanent() bool {
 	return p
 }
 
+// loadRecord loads the record under key for decoding, without a copy of
+// its data when the store is a [Sharer] and the codec copies what it
+// decodes: the Manager never modifies loaded bytes, and then keeps none of
+// them in the values it hands out.
+func (m *Manager) loadRecord(ctx context.Context, key string) (Record, bool, error) {
+	if sh, ok := m.Store.(Sharer); ok && decodesByCopy(m.codec()) {
+		return sh.LoadShared(ctx, key)
+	}
+	return m.Store.Load(ctx, key)
+}
+
+// decodesByCopy reports whether c is one of the codecs of package codec,
+// whose decoded values never share memory with the input. A codec of
+// another package might hand out a []byte aliasing the input, which a
+// handler could then modify: it gets a copy.
+func decodesByCopy(c codec.Codec) bool {
+	switch c.(type) {
+	case codec.MsgPack, codec.JSON, codec.Gob:
+		return true
+	}
+	return false
+}
+
+// recordCap is the capacity of a fresh buffer for encoding a record that
+// was last n bytes long: room for some growth, so the encoding rarely
+// reallocates.
+func recordCap(n int) int {
+	return max(n+n/4+16, 128)
+}
+
 // withRecord encodes the state of s into a pooled buffer and calls fn with it.
 func (m *Manager) withRecord(s *Session, fn func(data []byte) error) error {
 	bp := bufPool.Get().(*[]byte)
@@ -633,7 +689,7 @@ func (m *Manager) writeCookie(h http.Header, r *http.Request, s *Session, now ti
 	if err := setCookie(h, c); err != nil {
 		return fmt.Errorf("sessionstore: save: %w", err)
 	}
-	addVary(h)
+	addVary(h, nil)
 	addNoCacheCookie(h)
 	return nil
 }
@@ -708,14 +764,21 @@ func addNoCacheCookie(h http.Header) {
 	h["Cache-Control"] = append(h["Cache-Control"], `no-cache="Set-Cookie"`)
 }
 
-// addVary adds "Cookie" to the Vary header unless it is there.
-func addVary(h http.Header) {
+// addVary adds "Cookie" to the Vary header unless it is there. When the
+// header has no Vary yet and buf is not nil, its value lives in buf (the
+// Session's), sparing an allocation per request.
+func addVary(h http.Header, buf *[1]string) {
 	for _, v := range h["Vary"] {
 		for f := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(f), "Cookie") {
 				return
 			}
 		}
+	}
+	if len(h["Vary"]) == 0 && buf != nil {
+		buf[0] = "Cookie"
+		h["Vary"] = buf[:1:1] // full: an append copies, never writes into buf
+		return
 	}
 	h["Vary"] = append(h["Vary"], "Cookie")
 }

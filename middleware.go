@@ -45,12 +45,22 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 
 // serve runs one request through Handler.
 func (m *Manager) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	s, err := m.load(r)
+	// A request that names a session gets the memory of its Session in
+	// one piece with the rest; one that names none does not pay for it.
+	var rq *request
+	var into *Session
+	id := cookieID(r.Header, m.Cookie.Name)
+	if id != "" {
+		rs := &requestSession{request: request{m: m, w: w}}
+		rq, into = &rs.request, &rs.sess
+	} else {
+		rq = &request{m: m, w: w}
+	}
+	s, err := m.loadInto(r, id, into)
 	if err != nil {
 		m.handleError(w, r, err)
 		return
 	}
-	rq := &request{m: m, w: w}
 	if s != nil {
 		rq.s.Store(s)
 	}
@@ -97,6 +107,13 @@ type request struct {
 
 	headerSent bool // the header was written (or the save before it ran)
 	failed     bool // that save failed and the ErrorHandler answered
+}
+
+// requestSession is a request whose cookie names a session, with the
+// memory of that session.
+type requestSession struct {
+	request
+	sess Session
 }
 
 // sessionContext is the request context with the session in it. It saves

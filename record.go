@@ -78,6 +78,13 @@ func encodeState(buf []byte, c codec.Codec, st *state) ([]byte, error) {
 	if len(st.values) == 0 {
 		return buf, nil
 	}
+	if a, ok := c.(codec.Appender); ok {
+		out, err := a.AppendEncode(buf, st.values)
+		if err != nil {
+			return nil, fmt.Errorf("sessionstore: encode: %w", err)
+		}
+		return out, nil
+	}
 	vals, err := c.Encode(st.values)
 	if err != nil {
 		return nil, fmt.Errorf("sessionstore: encode: %w", err)

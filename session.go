@@ -61,6 +61,15 @@ type Session struct {
 	endOwner    string // the owner of a session Destroy ended, for the save to unlist
 	endedKey    string // the key a versioned destroy deleted (a renewal may have moved it)
 	opsBuf      [2]op  // first ops without an allocation
+
+	// What a save needs in memory, kept here so that a save allocates none
+	// of it (see commit.go): the save itself, its place in its session's
+	// commit queue, and a queue for when no other save of the session is
+	// under way.
+	sv      saving
+	qs      queuedSave
+	cq      commitQueue
+	varyBuf [1]string // the Vary header's value, when the response has none
 }
 
 // state is what a stored record holds.

@@ -93,6 +93,16 @@ type Codec interface {
 	Decode(data []byte) (map[string]any, error)
 }
 
+// Appender is implemented by codecs that can encode into a buffer the
+// caller provides. The session Manager uses it to write a record's header
+// and its values into one buffer, sparing an allocation and a copy per
+// save; MsgPack implements it.
+type Appender interface {
+	// AppendEncode appends what Encode(values) returns to dst and returns
+	// the extended buffer.
+	AppendEncode(dst []byte, values map[string]any) ([]byte, error)
+}
+
 var (
 	// ErrDecode is wrapped by every Decode failure: the data was not written
 	// by this codec, is truncated or corrupted, or holds a type the codec no

@@ -176,6 +176,16 @@ func (c MsgPack) Encode(values map[string]any) ([]byte, error) {
 	return e.buf, nil
 }
 
+// AppendEncode appends the encoding of values to dst, as Encode would
+// return it, and returns the extended buffer (see [Appender]).
+func (c MsgPack) AppendEncode(dst []byte, values map[string]any) ([]byte, error) {
+	e := encoder{buf: dst, reg: c.reg}
+	if err := e.mapAny(values); err != nil {
+		return nil, err
+	}
+	return e.buf, nil
+}
+
 // Decode decodes data written by Encode, or any MessagePack map with string
 // keys whose values are of the kinds Encode writes.
 func (c MsgPack) Decode(data []byte) (map[string]any, error) {

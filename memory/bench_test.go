@@ -47,6 +47,24 @@ var pairStores = []pairStore{
 			return s.Save(ctx, id, rec.Data, exp)
 		}, func() { s.Close() }, nil
 	}},
+	{"memory-shared", func(ids []string, data []byte, exp time.Time) (func(string) error, func(), error) {
+		// The Manager's path (sessionstore.Sharer): what it loads it only
+		// decodes, what it saves it encoded into a buffer it hands over.
+		s := memory.New(memory.Options{})
+		ctx := context.Background()
+		for _, id := range ids {
+			if err := s.SaveShared(ctx, id, clone(data), exp); err != nil {
+				return nil, nil, err
+			}
+		}
+		return func(id string) error {
+			rec, ok, err := s.LoadShared(ctx, id)
+			if !ok || err != nil {
+				return fmt.Errorf("LoadShared(%q) = %v, %v", id, ok, err)
+			}
+			return s.SaveShared(ctx, id, rec.Data, exp)
+		}, func() { s.Close() }, nil
+	}},
 	{"scs-memstore", func(ids []string, data []byte, exp time.Time) (func(string) error, func(), error) {
 		// No cleanup goroutine: scs's StopCleanup races with the
 		// goroutine it stops, and it would cost both stores alike.
@@ -125,6 +143,8 @@ func BenchmarkPair(b *testing.B) {
 		})
 	})
 }
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

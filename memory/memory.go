@@ -137,9 +137,10 @@ type shard struct {
 
 type shardState struct {
 	mu sync.RWMutex
-	// m holds pointers so that Save and Touch change a record in place
-	// with one map lookup.
-	m map[string]*entry
+	// m holds the records by value, not behind pointers: a live session
+	// costs the garbage collector two pointers (its id and its data) and a
+	// Load one cache miss fewer, which counts at millions of sessions.
+	m map[string]entry
 	// minExpiry is at most the earliest expiry in m (in Unix nanoseconds),
 	// so a shard whose minExpiry is in the future holds nothing expired and
 	// cleanup skips it. Written under mu, read without it.
@@ -153,6 +154,9 @@ type entry struct {
 	data    []byte
 	expiry  int64 // Unix nanoseconds
 	version uint64
+	// shared says data was handed over by SaveShared or CompareAndSwapShared
+	// and may be in the hands of LoadShared callers: it is never modified.
+	shared bool
 }
 
 // New returns a store configured by opts and starts its cleanup goroutine.
@@ -170,7 +174,7 @@ func New(opts Options) *Store {
 	}
 	for i := range tab.shards {
 		sh := &tab.shards[i]
-		sh.m = make(map[string]*entry)
+		sh.m = make(map[string]entry)
 		sh.minExpiry.Store(math.MaxInt64)
 		sh.index = uint64(i)
 	}
@@ -197,6 +201,19 @@ func New(opts Options) *Store {
 // Load returns the record stored under id; see sessionstore.Store. Data is a
 // copy the caller owns.
 func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	return s.load(ctx, id, false)
+}
+
+// LoadShared is Load without the copy of the data when the stored bytes
+// are never modified (see sessionstore.Sharer): those stored by SaveShared
+// or CompareAndSwapShared, and those over 8 KiB. The caller must not modify
+// the returned Data.
+func (s *Store) LoadShared(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	return s.load(ctx, id, true)
+}
+
+// load is Load, or LoadShared when shared is set.
+func (s *Store) load(ctx context.Context, id string, shared bool) (sessionstore.Record, bool, error) {
 	if err := s.check(ctx, "load", id); err != nil {
 		return sessionstore.Record{}, false, err
 	}
@@ -211,7 +228,11 @@ func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool,
 	data, owned := e.copyMutable()
 	exp, version := e.expiry, e.version
 	sh.mu.RUnlock()
-	if !owned {
+	switch {
+	case owned:
+	case shared && len(data) > 0:
+		// Immutable: handed out as is.
+	default:
 		data = clone(data)
 	}
 	return sessionstore.Record{Data: data, Expiry: time.Unix(0, exp), Version: version}, true, nil
@@ -227,7 +248,19 @@ func (s *Store) Save(ctx context.Context, id string, data []byte, expiry time.Ti
 	if err := s.checkWrite(ctx, "save", id, data); err != nil {
 		return err
 	}
-	if _, err := s.put(id, false, 0, data, expiry); err != nil {
+	if _, err := s.put(id, false, 0, data, expiry, false); err != nil {
+		return fmt.Errorf("memory: save: %w", err)
+	}
+	return nil
+}
+
+// SaveShared is Save keeping data itself rather than a copy (see
+// sessionstore.Sharer): the caller must never modify data afterwards.
+func (s *Store) SaveShared(ctx context.Context, id string, data []byte, expiry time.Time) error {
+	if err := s.checkWrite(ctx, "save", id, data); err != nil {
+		return err
+	}
+	if _, err := s.put(id, false, 0, data, expiry, true); err != nil {
 		return fmt.Errorf("memory: save: %w", err)
 	}
 	return nil
@@ -267,6 +300,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, e
 		return e.expiry > now, nil
 	}
 	e.expiry = exp
+	sh.m[id] = e
 	sh.lowerMinExpiry(exp)
 	return true, nil
 }
@@ -278,7 +312,21 @@ func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, d
 	if err := s.checkWrite(ctx, "compare and swap", id, data); err != nil {
 		return false, err
 	}
-	swapped, err := s.put(id, true, version, data, expiry)
+	swapped, err := s.put(id, true, version, data, expiry, false)
+	if err != nil {
+		return false, fmt.Errorf("memory: compare and swap: %w", err)
+	}
+	return swapped, nil
+}
+
+// CompareAndSwapShared is CompareAndSwap keeping data itself rather than a
+// copy (see sessionstore.SwapSharer): the caller must never modify data
+// afterwards.
+func (s *Store) CompareAndSwapShared(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
+	if err := s.checkWrite(ctx, "compare and swap", id, data); err != nil {
+		return false, err
+	}
+	swapped, err := s.put(id, true, version, data, expiry, true)
 	if err != nil {
 		return false, fmt.Errorf("memory: compare and swap: %w", err)
 	}
@@ -286,15 +334,16 @@ func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, d
 }
 
 // put writes data under id, unconditionally or, when cond is set, only over
-// the given version. It reports whether it wrote.
-func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry time.Time) (bool, error) {
+// the given version. It reports whether it wrote. shared says data is
+// handed over: it is stored as is and never modified.
+func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry time.Time, shared bool) (bool, error) {
 	exp := unixNanos(expiry)
 	var now int64 // Save needs no clock: Load hides what it stores expired
 	if cond {
 		now = s.tab.nowNanos()
 	}
 	var big []byte
-	if len(data) > inPlaceMax {
+	if len(data) > inPlaceMax && !shared {
 		big = keep(data) // outside the lock: a big copy does not block the shard
 	}
 	sh := s.shard(id)
@@ -328,17 +377,18 @@ func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry ti
 			s.tab.purgeAll(now, nil)
 			continue
 		}
-		if !ok {
-			e = &entry{}
-			sh.m[id] = e
-		}
-		if big != nil {
-			e.data = big
-		} else {
+		switch {
+		case shared:
+			e.data, e.shared = data, true
+		case big != nil:
+			e.data, e.shared = big, false
+		default:
 			e.data = e.overwrite(data)
+			e.shared = false
 		}
 		sh.seq++
 		e.expiry, e.version = exp, sh.seq<<shardBits|sh.index
+		sh.m[id] = e
 		sh.lowerMinExpiry(exp)
 		sh.mu.Unlock()
 		return true, nil
@@ -365,7 +415,7 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 		sh.mu.RLock()
 		for id, e := range sh.m {
 			if e.expiry > now {
-				it := item{id: id, e: *e}
+				it := item{id: id, e: e}
 				it.e.data, it.owned = e.copyMutable()
 				batch = append(batch, it)
 			}
@@ -575,7 +625,7 @@ func (j *janitor) stop() {
 // copyMutable returns e.data and true, copied, if a Save may overwrite it in
 // place, else uncopied and false. The caller holds the shard lock.
 func (e *entry) copyMutable() ([]byte, bool) {
-	if cap(e.data) <= inPlaceMax {
+	if !e.shared && cap(e.data) <= inPlaceMax {
 		return clone(e.data), true
 	}
 	return e.data, false
@@ -584,7 +634,7 @@ func (e *entry) copyMutable() ([]byte, bool) {
 // overwrite returns data copied into e's buffer when it fits and would be at
 // least half used, else into a new one. The caller holds the shard lock.
 func (e *entry) overwrite(data []byte) []byte {
-	if c := cap(e.data); len(data) <= c && c <= inPlaceMax && len(data) >= c/2 {
+	if c := cap(e.data); !e.shared && len(data) <= c && c <= inPlaceMax && len(data) >= c/2 {
 		buf := e.data[:len(data)]
 		copy(buf, data)
 		return buf
