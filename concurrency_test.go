@@ -118,6 +118,12 @@ func (conflictStore) CompareAndSwap(context.Context, string, uint64, []byte, tim
 	return false, nil
 }
 
+// CompareAndSwapShared loses too: the Manager swaps through it on a memory
+// store (sessionstore.SwapSharer).
+func (conflictStore) CompareAndSwapShared(context.Context, string, uint64, []byte, time.Time) (bool, error) {
+	return false, nil
+}
+
 // TestEndlessConflictsEndWithTheRequest: a save that keeps losing its swap
 // (to other processes) retries until the request's context ends, then fails
 // with an error wrapping both ErrConflict and the context's error.
@@ -192,13 +198,25 @@ type gatedStore struct {
 }
 
 func (g *gatedStore) CompareAndSwap(ctx context.Context, id string, v uint64, data []byte, exp time.Time) (bool, error) {
+	g.gate()
+	return g.spyStore.CompareAndSwap(ctx, id, v, data, exp)
+}
+
+// CompareAndSwapShared is gated too: the Manager swaps through it on a
+// memory store (sessionstore.SwapSharer).
+func (g *gatedStore) CompareAndSwapShared(ctx context.Context, id string, v uint64, data []byte, exp time.Time) (bool, error) {
+	g.gate()
+	return g.spyStore.CompareAndSwapShared(ctx, id, v, data, exp)
+}
+
+// gate holds the first swap until released.
+func (g *gatedStore) gate() {
 	first := false
 	g.once.Do(func() { first = true })
 	if first {
 		close(g.entered)
 		<-g.release
 	}
-	return g.spyStore.CompareAndSwap(ctx, id, v, data, exp)
 }
 
 // TestConcurrentSavesShareOneSwap: the saves of one session that queue while

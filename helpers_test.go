@@ -88,6 +88,33 @@ func (s *spyStore) CompareAndSwap(ctx context.Context, id string, v uint64, data
 	return s.Store.CompareAndSwap(ctx, id, v, data, exp)
 }
 
+// The shared methods (sessionstore.Sharer, SwapSharer) count and fail as
+// the copying ones: the embedded store's own would bypass the spy.
+
+func (s *spyStore) LoadShared(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	s.loads.Add(1)
+	if e := s.failLoad.Load(); e != nil {
+		return sessionstore.Record{}, false, *e
+	}
+	return s.Store.LoadShared(ctx, id)
+}
+
+func (s *spyStore) SaveShared(ctx context.Context, id string, data []byte, exp time.Time) error {
+	s.saves.Add(1)
+	if e := s.failSave.Load(); e != nil {
+		return *e
+	}
+	return s.Store.SaveShared(ctx, id, data, exp)
+}
+
+func (s *spyStore) CompareAndSwapShared(ctx context.Context, id string, v uint64, data []byte, exp time.Time) (bool, error) {
+	s.swaps.Add(1)
+	if e := s.failSave.Load(); e != nil {
+		return false, *e
+	}
+	return s.Store.CompareAndSwapShared(ctx, id, v, data, exp)
+}
+
 // writes counts the calls that write.
 func (s *spyStore) writes() int64 {
 	return s.saves.Load() + s.deletes.Load() + s.touches.Load() + s.swaps.Load()

@@ -13,6 +13,10 @@ import (
 // changes, and what it saves it encoded into a buffer of its own that it
 // never touches again. Other callers keep the copying methods of Store,
 // whose guarantees Sharer does not change.
+//
+// A wrapper that embeds a store of its own type (a struct embedding
+// *memory.Store, say) to change Load or Save must change LoadShared and
+// SaveShared too, or the Manager goes around it.
 type Sharer interface {
 	// LoadShared is Load, except that rec.Data may be the store's own
 	// memory, shared with other loads: the caller must never modify it. The
