@@ -73,6 +73,7 @@ const (
 	faultCountExpired
 	faultCloseTwicePanics
 	faultPanicsAfterClose
+	faultOverwritesInPlace
 )
 
 func newTable() *table { return &table{records: make(map[string]refRecord)} }
@@ -131,11 +132,22 @@ func (s *refStore) nextVersion() uint64 {
 // put writes a record, or removes it when the expiry has passed; the lock
 // is held.
 func (s *refStore) put(id string, data []byte, expiry time.Time, ver uint64) {
+	s.putShared(id, data, expiry, ver, false)
+}
+
+// putShared is put keeping data itself when shared is set (Sharer).
+func (s *refStore) putShared(id string, data []byte, expiry time.Time, ver uint64, shared bool) {
 	if !time.Now().Before(expiry) {
 		delete(s.tab.records, s.key(id))
 		return
 	}
-	if s.fault != faultKeepsCallerSlice {
+	old, had := s.tab.records[s.key(id)]
+	switch {
+	case s.fault == faultOverwritesInPlace && had && len(old.data) == len(data) && len(data) > 0:
+		// Spares an allocation, and changes bytes a LoadShared handed out.
+		copy(old.data, data)
+		data = old.data
+	case !shared && s.fault != faultKeepsCallerSlice:
 		data = bytes.Clone(data)
 	}
 	if s.fault == faultExpiresEarly {
@@ -172,6 +184,55 @@ func (s *refStore) Load(ctx context.Context, id string) (sessionstore.Record, bo
 		rec.Expiry = time.Time{}
 	}
 	return rec, true, nil
+}
+
+// LoadShared is Load without the copy: records are never modified in place.
+func (s *refStore) LoadShared(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	if err := s.begin(ctx, "load", id); err != nil {
+		return sessionstore.Record{}, false, err
+	}
+	s.tab.mu.Lock()
+	defer s.tab.mu.Unlock()
+	r, ok := s.live(id, time.Now())
+	if !ok {
+		return sessionstore.Record{}, false, nil
+	}
+	data := r.data
+	if data == nil {
+		data = []byte{}
+	}
+	return sessionstore.Record{Data: data, Expiry: r.expiry, Version: r.ver}, true, nil
+}
+
+// SaveShared is Save keeping data itself.
+func (s *refStore) SaveShared(ctx context.Context, id string, data []byte, expiry time.Time) error {
+	if err := s.begin(ctx, "save", id); err != nil {
+		return err
+	}
+	s.tab.mu.Lock()
+	defer s.tab.mu.Unlock()
+	if err := s.tooLarge("save", data); err != nil {
+		return err
+	}
+	s.putShared(id, data, expiry, s.nextVersion(), true)
+	return nil
+}
+
+// CompareAndSwapShared is CompareAndSwap keeping data itself.
+func (s *refStore) CompareAndSwapShared(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
+	if err := s.begin(ctx, "compare and swap", id); err != nil {
+		return false, err
+	}
+	if err := s.tooLarge("compare and swap", data); err != nil {
+		return false, err
+	}
+	s.tab.mu.Lock()
+	defer s.tab.mu.Unlock()
+	if s.currentVersion(id) != version {
+		return false, nil
+	}
+	s.putShared(id, data, expiry, s.nextVersion(), true)
+	return true, nil
 }
 
 func (s *refStore) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {

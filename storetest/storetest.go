@@ -111,6 +111,9 @@ type store struct {
 	iterator sessionstore.Iterator
 	counter  sessionstore.Counter
 	closer   io.Closer
+	// sharer and swapSharer are the copy-free methods (shared.go).
+	sharer     sessionstore.Sharer
+	swapSharer sessionstore.SwapSharer
 }
 
 func newStore(st sessionstore.Store) *store {
@@ -120,6 +123,8 @@ func newStore(st sessionstore.Store) *store {
 	s.iterator, _ = st.(sessionstore.Iterator)
 	s.counter, _ = st.(sessionstore.Counter)
 	s.closer, _ = st.(io.Closer)
+	s.sharer, _ = st.(sessionstore.Sharer)
+	s.swapSharer, _ = st.(sessionstore.SwapSharer)
 	return s
 }
 
@@ -152,6 +157,7 @@ func run(t tester, h Harness) {
 	s.capability(t, "Iterate", "sessionstore.Iterator", p.iterator != nil, s.iterateChecks())
 	s.capability(t, "Count", "sessionstore.Counter or sessionstore.Iterator", p.countable(), s.countChecks())
 	s.capability(t, "Close", "io.Closer", p.closer != nil, s.closeChecks())
+	s.capability(t, "Shared", "sessionstore.Sharer", p.sharer != nil, s.sharedChecks())
 }
 
 // newStore returns a fresh store from the harness.

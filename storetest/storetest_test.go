@@ -95,6 +95,10 @@ var brokenStores = []struct {
 		"Unreachable/Save fails within the deadline"},
 	{"ignores the deadline on an unreachable database", noFault, faultDeadHangs,
 		"Unreachable/Delete fails within the deadline"},
+	{"overwrites bytes LoadShared handed out", faultOverwritesInPlace, 0,
+		"Shared/bytes LoadShared returned are never changed by later saves"},
+	{"overwrites bytes handed to SaveShared", faultOverwritesInPlace, 0,
+		"Shared/bytes handed to SaveShared are never changed by later saves"},
 }
 
 // TestRecorded runs the suite under a recorder against the reference store,
