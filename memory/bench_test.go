@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	mathrand "math/rand/v2"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,7 +51,8 @@ var pairStores = []pairStore{
 	{"memory-shared", func(ids []string, data []byte, exp time.Time) (func(string) error, func(), error) {
 		// The Manager's path (sessionstore.Sharer): what it loads it only
 		// decodes, what it saves it encoded into a buffer it hands over.
-		s := memory.New(memory.Options{})
+		// No cap on sessions, for BenchmarkMillions.
+		s := memory.New(memory.Options{MaxSessions: -1})
 		ctx := context.Background()
 		for _, id := range ids {
 			if err := s.SaveShared(ctx, id, clone(data), exp); err != nil {
@@ -70,7 +72,9 @@ var pairStores = []pairStore{
 		// goroutine it stops, and it would cost both stores alike.
 		s := memstore.NewWithCleanupInterval(0)
 		for _, id := range ids {
-			if err := s.Commit(id, data, exp); err != nil {
+			// A buffer of its own for each session, as an application's
+			// encoder makes: scs keeps the caller's slice.
+			if err := s.Commit(id, clone(data), exp); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -158,4 +162,60 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
 	return b
+}
+
+// BenchmarkMillions measures the two stores at 1,000,000 and 4,000,000 live
+// sessions of 200 bytes, each store on its own: the load+save pair over
+// random sessions, the heap each session costs (heap-B/session) and the
+// time of one full garbage collection with the store live (gc-ms):
+//
+//	go test -run '^$' -bench Millions -benchtime 2000000x -timeout 30m ./memory/
+//
+// It needs about 4 GB of memory.
+func BenchmarkMillions(b *testing.B) {
+	const dataSize = 200
+	for _, n := range []int{1_000_000, 4_000_000} {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = base64.RawURLEncoding.EncodeToString(randomBytes(32))
+		}
+		data := randomBytes(dataSize)
+		exp := time.Now().Add(time.Hour)
+		for _, ps := range pairStores {
+			if ps.name == "memory" {
+				continue // the public, copying path: the Manager uses the shared one
+			}
+			b.Run(fmt.Sprintf("%dk/%s", n/1000, ps.name), func(b *testing.B) {
+				before := heapAfterGC()
+				pair, release, err := ps.open(ids, data, exp)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer release()
+				heap := heapAfterGC() - before
+				start := time.Now()
+				runtime.GC()
+				gc := time.Since(start)
+				rnd := mathrand.New(mathrand.NewPCG(1, 2))
+				b.ResetTimer()
+				for b.Loop() {
+					if err := pair(ids[rnd.IntN(len(ids))]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(heap)/float64(n), "heap-B/session")
+				b.ReportMetric(float64(gc.Microseconds())/1000, "gc-ms")
+				runtime.KeepAlive(pair)
+			})
+		}
+	}
+}
+
+// heapAfterGC returns the live heap after a full collection.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

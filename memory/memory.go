@@ -135,8 +135,8 @@ type Store struct {
 // cleanup then stops the goroutine.
 type table struct {
 	shards      [numShards]shard
-	count       atomic.Int64 // records held, live or expired but not yet removed
-	maxSessions int64        // < 0: no cap
+	count       atomic.Int64     // records held, live or expired but not yet removed
+	maxSessions int64            // < 0: no cap
 	now         func() time.Time // Options.Now; nil: the wall clock, read through wall
 	wall        wallClock
 }
