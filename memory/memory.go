@@ -150,10 +150,13 @@ type shard struct {
 
 type shardState struct {
 	mu sync.RWMutex
-	// m holds the records by value, not behind pointers: a live session
-	// costs the garbage collector two pointers (its id and its data) and a
-	// Load one cache miss fewer, which counts at millions of sessions.
-	m map[string]entry
+	// short and long hold the records by value, not behind pointers, and
+	// short holds ids of up to idKeyMax bytes (every id the session
+	// Manager makes) inside the map's slots: such a session costs the
+	// garbage collector one pointer, its data, and a Load no cache miss
+	// beyond the map's own, which counts at millions of sessions.
+	short map[idKey]entry
+	long  map[string]entry
 	// minExpiry is at most the earliest expiry in m (in Unix nanoseconds),
 	// so a shard whose minExpiry is in the future holds nothing expired and
 	// cleanup skips it. Written under mu, read without it.
@@ -187,7 +190,8 @@ func New(opts Options) *Store {
 	}
 	for i := range tab.shards {
 		sh := &tab.shards[i]
-		sh.m = make(map[string]entry)
+		sh.short = make(map[idKey]entry)
+		sh.long = make(map[string]entry)
 		sh.minExpiry.Store(math.MaxInt64)
 		sh.index = uint64(i)
 	}
@@ -234,7 +238,7 @@ func (s *Store) load(ctx context.Context, id string, shared bool) (sessionstore.
 	now := s.tab.nowNanos()
 	sh := s.shard(id)
 	sh.mu.RLock()
-	e, ok := sh.m[id]
+	e, ok := sh.get(id)
 	if !ok || e.expiry <= now {
 		sh.mu.RUnlock()
 		return sessionstore.Record{}, false, nil
@@ -287,7 +291,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	sh := s.shard(id)
 	sh.mu.Lock()
-	_, ok := sh.m[id]
+	_, ok := sh.get(id)
 	sh.remove(id, ok, &s.tab.count)
 	sh.mu.Unlock()
 	return nil
@@ -303,7 +307,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, e
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.m[id]
+	e, ok := sh.get(id)
 	switch {
 	case !ok:
 		return false, nil
@@ -314,7 +318,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, e
 		return e.expiry > now, nil
 	}
 	e.expiry = exp
-	sh.m[id] = e
+	sh.set(id, e)
 	sh.lowerMinExpiry(exp)
 	return true, nil
 }
@@ -370,23 +374,21 @@ func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry ti
 		var e entry
 		var ok bool
 		if blind {
-			n := len(sh.m)
 			e = entry{data: data, shared: shared, expiry: exp}
 			if !shared {
 				e.data = big
 			}
 			sh.seq++
 			e.version = sh.seq<<shardBits | sh.index
-			sh.m[id] = e
-			if len(sh.m) == n || s.tab.reserve() {
+			if !sh.set(id, e) || s.tab.reserve() {
 				sh.lowerMinExpiry(exp)
 				sh.mu.Unlock()
 				return true, nil
 			}
-			delete(sh.m, id)
+			sh.del(id)
 			sh.mu.Unlock()
 		} else {
-			e, ok = sh.m[id]
+			e, ok = sh.get(id)
 		}
 		if cond {
 			live := ok && e.expiry > now
@@ -428,7 +430,7 @@ func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry ti
 		}
 		sh.seq++
 		e.expiry, e.version = exp, sh.seq<<shardBits|sh.index
-		sh.m[id] = e
+		sh.set(id, e)
 		sh.lowerMinExpiry(exp)
 		sh.mu.Unlock()
 		return true, nil
@@ -453,11 +455,19 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 		now := s.tab.nowNanos()
 		batch = batch[:0]
 		sh.mu.RLock()
-		for id, e := range sh.m {
+		add := func(id string, e entry) {
+			it := item{id: id, e: e}
+			it.e.data, it.owned = e.copyMutable()
+			batch = append(batch, it)
+		}
+		for k, e := range sh.short {
 			if e.expiry > now {
-				it := item{id: id, e: e}
-				it.e.data, it.owned = e.copyMutable()
-				batch = append(batch, it)
+				add(k.String(), e)
+			}
+		}
+		for id, e := range sh.long {
+			if e.expiry > now {
+				add(id, e)
 			}
 		}
 		sh.mu.RUnlock()
@@ -497,9 +507,14 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 		now := s.tab.nowNanos()
 		sh.mu.RLock()
 		if sh.minExpiry.Load() > now {
-			n += len(sh.m)
+			n += len(sh.short) + len(sh.long)
 		} else {
-			for _, e := range sh.m {
+			for _, e := range sh.short {
+				if e.expiry > now {
+					n++
+				}
+			}
+			for _, e := range sh.long {
 				if e.expiry > now {
 					n++
 				}
@@ -653,9 +668,17 @@ func (t *table) purgeAll(now int64, done <-chan struct{}) {
 // The caller holds sh.mu.
 func (sh *shard) purge(now int64) int {
 	n, minExp := 0, int64(math.MaxInt64)
-	for id, e := range sh.m {
+	for k, e := range sh.short {
 		if e.expiry <= now {
-			delete(sh.m, id)
+			delete(sh.short, k)
+			n++
+		} else {
+			minExp = min(minExp, e.expiry)
+		}
+	}
+	for id, e := range sh.long {
+		if e.expiry <= now {
+			delete(sh.long, id)
 			n++
 		} else {
 			minExp = min(minExp, e.expiry)
@@ -668,9 +691,59 @@ func (sh *shard) purge(now int64) int {
 // remove deletes id if stored, keeping count. The caller holds sh.mu.
 func (sh *shard) remove(id string, stored bool, count *atomic.Int64) {
 	if stored {
-		delete(sh.m, id)
+		sh.del(id)
 		count.Add(-1)
 	}
+}
+
+// idKeyMax is the longest id kept inside a map slot: 47 bytes, room for
+// the 43 of a 256-bit id in base64 (as the session Manager makes, hashed or
+// not).
+const idKeyMax = 47
+
+// idKey is an id of up to idKeyMax bytes, its length in the last byte.
+type idKey [idKeyMax + 1]byte
+
+func makeKey(id string) idKey {
+	var k idKey
+	copy(k[:], id)
+	k[idKeyMax] = byte(len(id))
+	return k
+}
+
+// String returns the id.
+func (k *idKey) String() string { return string(k[:k[idKeyMax]]) }
+
+// get returns the record of id. The caller holds sh.mu.
+func (sh *shard) get(id string) (entry, bool) {
+	if len(id) <= idKeyMax {
+		e, ok := sh.short[makeKey(id)]
+		return e, ok
+	}
+	e, ok := sh.long[id]
+	return e, ok
+}
+
+// set stores e under id and reports whether id was not stored before. The
+// caller holds sh.mu for writing.
+func (sh *shard) set(id string, e entry) (added bool) {
+	if len(id) <= idKeyMax {
+		n := len(sh.short)
+		sh.short[makeKey(id)] = e
+		return len(sh.short) > n
+	}
+	n := len(sh.long)
+	sh.long[id] = e
+	return len(sh.long) > n
+}
+
+// del removes id. The caller holds sh.mu for writing.
+func (sh *shard) del(id string) {
+	if len(id) <= idKeyMax {
+		delete(sh.short, makeKey(id))
+		return
+	}
+	delete(sh.long, id)
 }
 
 // lowerMinExpiry records that the shard holds a record expiring at exp. The
