@@ -352,29 +352,35 @@ func (a *app) signOutDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	i := slices.IndexFunc(list, func(os sessionstore.OwnedSession) bool { return os.Handle == handle })
 	switch {
-	case i >= 0 && list[i].Current:
+	case i < 0:
+		alreadySignedOut(s)
+	case list[i].Current:
 		s.Flash("error", "That is the device you are using: to end its session, log out.")
 		s.Flash(eventFlash, "Nothing was signed out: the button named this device’s own session.")
-	case i >= 0:
-		err = a.m.RevokeSession(r.Context(), owner, handle)
 	default:
-		err = sessionstore.ErrUnknownHandle
-	}
-	switch {
-	case errors.Is(err, sessionstore.ErrUnknownHandle):
-		s.Flash("error", "That device was already signed out.")
-		s.Flash(eventFlash, "Nothing was signed out: you have no session with that handle any more "+
-			"(it logged out, expired, or was signed out from another device).")
-	case err != nil:
-		a.storeFailed(w, r, "signing a device out", err)
-		return
-	case i >= 0 && !list[i].Current:
+		// Another request may sign it out first: then it is unknown here.
+		err := a.m.RevokeSession(r.Context(), owner, handle)
+		if errors.Is(err, sessionstore.ErrUnknownHandle) {
+			alreadySignedOut(s)
+			break
+		}
+		if err != nil {
+			a.storeFailed(w, r, "signing a device out", err)
+			return
+		}
 		s.Flash("success", fmt.Sprintf("Signed out %s (its session began %s).", deviceName(list[i].Meta["ua"]), short(list[i].Created)))
 		s.Flash(eventFlash, "Signing that device out (Manager.RevokeSession with its handle) deleted its session from "+
 			"the store and its entry from your index. Its next request finds no session and starts logged out, with an "+
 			"empty session. Your own session did not change.")
 	}
 	http.Redirect(w, r, "/devices", http.StatusSeeOther)
+}
+
+// alreadySignedOut says that a sign-out button named no session of the user.
+func alreadySignedOut(s *sessionstore.Session) {
+	s.Flash("error", "That device was already signed out.")
+	s.Flash(eventFlash, "Nothing was signed out: you have no session with that handle any more "+
+		"(it logged out, expired, or was signed out from another device).")
 }
 
 // signOutOthers signs out every session of the user but this one.
@@ -521,9 +527,9 @@ var templates = template.Must(template.New("").Parse(`
 <title>{{.Title}} · sessionstore demo</title>
 <style>
 body{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:0 auto;padding:0 1em 3em;color:#222}
-header{display:flex;align-items:center;gap:1.2em;border-bottom:1px solid #ddd;padding:.8em 0;margin-bottom:1em}
+header{display:flex;flex-wrap:wrap;align-items:center;gap:.4em 1.2em;border-bottom:1px solid #ddd;padding:.8em 0;margin-bottom:1em}
 header .brand{font-weight:600;margin-right:auto}header a{color:#1a56a8;text-decoration:none}
-header form{margin:0}button{font:inherit;padding:.35em .9em;border:1px solid #1a56a8;border-radius:4px;background:#1a56a8;color:#fff;cursor:pointer}
+header form{margin:0}button{font:inherit;white-space:nowrap;padding:.35em .9em;border:1px solid #1a56a8;border-radius:4px;background:#1a56a8;color:#fff;cursor:pointer}
 header button{background:#fff;color:#1a56a8}
 .flash{padding:.6em 1em;border-radius:4px;background:#e8eefb;margin:.5em 0}.error{background:#fde8e8}.success{background:#e6f6ea}
 .what{border-left:4px solid #c9a227;background:#fbf7e8;padding:.6em 1em;margin:1.5em 0;font-size:.95em}
@@ -532,7 +538,9 @@ table{border-collapse:collapse;width:100%}td,th{padding:.35em .6em;border-bottom
 th{color:#555;font-weight:500;width:11em}code{word-break:break-all;font-size:.92em}
 .big{font-size:2.4em;font-weight:600}label{display:block;margin:.6em 0}input[type=text],input[type=password]{font:inherit;padding:.3em}
 .hint{color:#555;font-size:.92em}
-table.devices th{width:auto}.devices td form{margin:0}.devices .ua{display:block;max-width:24em}
+@media (max-width:32em){header .brand{flex-basis:100%}}
+.devices td{padding:.6em}.devices td:last-child{text-align:right;vertical-align:middle;width:1%}.devices form{margin:0}
+.devices .ua{display:block;font-size:.8em;overflow-wrap:anywhere}
 .tag{display:inline-block;font-size:.8em;padding:0 .5em;border-radius:1em;background:#e6f6ea;color:#1d6b33;font-weight:500}
 button.quiet{background:#fff;color:#1a56a8}
 </style></head><body>
@@ -597,9 +605,9 @@ devices apart: this demo chooses to, and it is personal data.</p>
 {{with .Data}}{{if .Owner}}
 <p>Every browser logged in as <strong>{{.Owner}}</strong>, oldest session first.</p>
 <table class="devices">
-<tr><th>Device</th><th>Session began</th><th>Last seen</th><th></th></tr>
-{{range .Devices}}<tr><td><strong>{{.Name}}</strong>{{if .Current}} <span class="tag">this device</span>{{end}}
-<span class="hint ua">{{.UA}}</span></td><td>{{.Created}}</td><td>{{.LastSeen}}</td>
+{{range .Devices}}<tr><td><strong>{{.Name}}</strong>{{if .Current}} <span class="tag">this device</span>{{end}}<br>
+<span class="hint">Session began {{.Created}} · last seen {{.LastSeen}}</span>
+<span class="hint ua">{{.UA}}</span></td>
 <td>{{if not .Current}}<form method="post" action="/devices/sign-out"><input type="hidden" name="handle" value="{{.Handle}}"><button class="quiet">Sign out</button></form>{{end}}</td></tr>
 {{end}}</table>
 {{if .Others}}<form method="post" action="/devices/sign-out-others"><p><button>Sign out everywhere else</button></p></form>
