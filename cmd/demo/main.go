@@ -1,8 +1,16 @@
 // Command demo is a small web app that shows sessionstore at work: a visit
 // counter, login and logout with flash messages (the id is renewed at
-// login, "remember me" makes the cookie permanent), and a page showing
-// what the server stores and what the browser holds. Every page says what
-// the request did to the session.
+// login, "remember me" makes the cookie permanent), a page showing what
+// the server stores and what the browser holds, and "Your devices": every
+// session logged in as the same user, each with a button that signs it
+// out, and one that signs out everywhere else. Every page says what the
+// request did to the session.
+//
+// Logging in records the browser's user agent with the session, to tell
+// the devices apart: personal data, which the library records only when
+// the application passes it, as this demo does. "Last seen" is not
+// tracked, since the library reads it from the expiry that only an idle
+// timeout moves.
 //
 // Pages are GETs, which never create or change a session (only taking
 // flash messages out does); every change is a POST from a button. Sessions
