@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +19,14 @@ import (
 	"github.com/sessionstore/sessionstore/internal/testservers"
 )
 
-func TestMain(m *testing.M) { testservers.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		// The application of TestRestartMidSave, run by its parent: it
+		// starts no server of its own, and is killed rather than ending.
+		os.Exit(m.Run())
+	}
+	testservers.Main(m)
+}
 
 // app is the application under test: a Manager serving real HTTP, every
 // request under a server-side deadline, as a production server sets one.
@@ -50,10 +58,19 @@ func newApp(t testing.TB, st sessionstore.Store, deadline time.Duration) *app {
 		w.WriteHeader(http.StatusOK) // saves the session
 		fmt.Fprintf(w, "dropped=%v", s.Dropped())
 	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := sessionstore.FromContext(r.Context())
+		s.RenewID()
+		s.Put("user", "alice")
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		sessionstore.FromContext(r.Context()).Destroy()
+	})
 	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
-		v, _ := sessionstore.FromContext(r.Context()).Get("n")
+		s := sessionstore.FromContext(r.Context())
+		v, _ := s.Get("n")
 		n, _ := v.(int64)
-		fmt.Fprintf(w, "n=%d", n)
+		fmt.Fprintf(w, "n=%d new=%v user=%s", n, s.IsNew(), s.GetString("user"))
 	})
 	h := a.m.Handler(mux)
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -92,10 +109,13 @@ func (r reply) ok() bool {
 	return r.err == nil && r.status == http.StatusOK && !strings.Contains(r.body, "dropped=true")
 }
 
-func (a *app) get(path, cookie string) reply {
+func (a *app) get(path, cookie string) reply { return a.getURL(a.srv.URL+path, cookie) }
+
+// getURL is get of a full URL, of this application or another one.
+func (a *app) getURL(url, cookie string) reply {
 	ctx, cancel := context.WithTimeout(context.Background(), a.deadline+clientSlack)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.srv.URL+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return reply{err: err}
 	}
@@ -128,7 +148,7 @@ func (a *app) seed(t testing.TB) string {
 	return rp.cookie
 }
 
-var counterRE = regexp.MustCompile(`^n=(\d+)$`)
+var counterRE = regexp.MustCompile(`^n=(\d+) `)
 
 // counter reads the session's counter; the link must be healthy.
 func (a *app) counter(t testing.TB, cookie string) int64 {

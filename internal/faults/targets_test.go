@@ -40,7 +40,9 @@ type target struct {
 	server func(t testing.TB) (addr string, conns func(ctx context.Context, name string) (n int, ok bool, err error))
 
 	// open returns a store over a new driver client of addr, named name
-	// where the server records client names, with at most pool
+	// where the server records client names, its keys, table or database
+	// named after name too (two opens with one name share sessions), with
+	// at most pool
 	// connections; closing it closes the store and the client. When dial
 	// is not nil, the client makes its connections with it.
 	open func(t testing.TB, addr string, dial dialFunc, name string, pool int) (st sessionstore.Store, close func())
@@ -86,7 +88,7 @@ var redisTarget = target{
 			ContextTimeoutEnabled: true,
 			Dialer:                dial,
 		})
-		st, err := redis.New(c, redis.Options{Prefix: unique("faults") + ":"})
+		st, err := redis.New(c, redis.Options{Prefix: name + ":"})
 		must(t, "redis.New", err)
 		return st, func() { st.Close(); c.Close() }
 	},
@@ -111,7 +113,7 @@ var postgresTarget = target{
 		}
 		p, err := pgxpool.NewWithConfig(context.Background(), cfg)
 		must(t, "pgxpool.NewWithConfig", err)
-		table := unique("faults")
+		table := name
 		st, err := postgres.New(p, postgres.Options{Table: table, CleanupInterval: -1})
 		must(t, "postgres.New", err)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -142,7 +144,7 @@ var memcacheTarget = target{
 		c := gomemcache.New(addr)
 		c.MaxIdleConns = pool
 		c.DialContext = dial
-		st, err := memcache.New(c, memcache.Options{Prefix: unique("faults") + ":"})
+		st, err := memcache.New(c, memcache.Options{Prefix: name + ":"})
 		must(t, "memcache.New", err)
 		return st, func() { st.Close(); c.Close() }
 	},
@@ -196,7 +198,7 @@ var mongoTarget = target{
 		}
 		c, err := mongodrv.Connect(o)
 		must(t, "mongo.Connect", err)
-		db := c.Database(unique("faults"))
+		db := c.Database(name)
 		st, err := mongo.New(db, mongo.Options{
 			Collection: "sessions",
 			Logger:     slog.New(slog.DiscardHandler), // FerretDB has no TTL index: the store says so
