@@ -41,6 +41,9 @@ func (s *lossyStore) CompareAndSwap(ctx context.Context, id string, version uint
 // 200 or an error: an error with the counter at 2 is allowed (the write
 // happened, the answer did not come back), a 200 with the counter at 3 is not.
 func TestLostSwapAnswer(t *testing.T) {
+	// In parallel with the other tests of this package but TestFlakyLinks,
+	// which counts the goroutines of the process alone, before them.
+	t.Parallel()
 	for _, tg := range targets() {
 		t.Run(tg.name, func(t *testing.T) {
 			t.Parallel()

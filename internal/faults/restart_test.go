@@ -84,6 +84,9 @@ func TestRestartChild(t *testing.T) {
 // cookie, and what that cookie now opens is checked through a new
 // application over the same store.
 func TestRestartMidSave(t *testing.T) {
+	// In parallel with the other tests of this package but TestFlakyLinks,
+	// which counts the goroutines of the process alone, before them.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts and kills application processes")
 	}
