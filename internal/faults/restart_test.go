@@ -114,7 +114,7 @@ func TestRestartMidSave(t *testing.T) {
 		// A logout deleted the record: the old cookie opens nothing.
 		{name: "logout, killed after the delete", path: "/logout", kill: "swap", seeded: true, want: "none"},
 	}
-	for _, tg := range []target{redisTarget, postgresTarget} {
+	for _, tg := range targets() {
 		t.Run(tg.name, func(t *testing.T) {
 			t.Parallel()
 			addr, _ := tg.server(t)
