@@ -40,7 +40,7 @@ type app struct {
 
 // padSize is the size of a value every seeded session holds, so that a
 // Load moves enough bytes for a throttled link to matter.
-const padSize = 2048
+const padSize = 4096
 
 func newApp(t testing.TB, st sessionstore.Store, deadline time.Duration) *app {
 	t.Helper()

@@ -60,7 +60,8 @@ var linkFaults = []linkFault{
 	{name: "reset mid-command", toxic: toxic{Type: "reset_peer", Stream: "downstream", Toxicity: 0.5, Attrs: map[string]int{"timeout": 0}}},
 	// Connections are accepted and commands delivered; nothing comes back.
 	{name: "no answer", toxic: toxic{Type: "timeout", Stream: "downstream", Attrs: map[string]int{"timeout": 0}}, allFail: true},
-	// 1 KB/s: a session of more than 2 KiB takes over 2 s to load.
+	// 1 KB/s: a session of more than 4 KiB takes over 4 s to load, twice
+	// the deadline.
 	{name: "trickle 1KB/s", toxic: toxic{Type: "bandwidth", Stream: "downstream", Attrs: map[string]int{"rate": 1}}, allFail: true},
 }
 
