@@ -369,11 +369,11 @@ func TestObserverNoProviderAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	observed.Observer = o
-	b, w := testing.AllocsPerRun(200, requests(t, bare)), testing.AllocsPerRun(200, requests(t, observed))
+	ctx := context.Background()
+	b, w := testing.AllocsPerRun(200, requests(t, ctx, bare)), testing.AllocsPerRun(200, requests(t, ctx, observed))
 	if w != b {
 		t.Fatalf("%v allocations per round observed, %v bare", w, b)
 	}
-	ctx := context.Background()
 	if n := testing.AllocsPerRun(200, func() {
 		_, end := o.Begin(ctx, sessionstore.StepSave)
 		o.Event(ctx, sessionstore.EventCreated)
@@ -384,9 +384,9 @@ func TestObserverNoProviderAllocatesNothing(t *testing.T) {
 	}
 }
 
-// requests returns a round of requests through m: one that creates a
-// session, one that changes it, one that reads it.
-func requests(t testing.TB, m *sessionstore.Manager) func() {
+// requests returns a round of requests through m, in ctx, after one that
+// creates a session: one that changes it, one that reads it.
+func requests(t testing.TB, ctx context.Context, m *sessionstore.Manager) func() {
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := sessionstore.FromContext(r.Context())
 		if r.URL.Path == "/put" {
@@ -401,7 +401,8 @@ func requests(t testing.TB, m *sessionstore.Manager) func() {
 	if len(cookie) != 1 {
 		t.Fatalf("cookies %v", cookie)
 	}
-	put, read := httptest.NewRequest("GET", "/put", nil), httptest.NewRequest("GET", "/read", nil)
+	put := httptest.NewRequestWithContext(ctx, "GET", "/put", nil)
+	read := httptest.NewRequestWithContext(ctx, "GET", "/read", nil)
 	put.AddCookie(cookie[0])
 	read.AddCookie(cookie[0])
 	w := discard{h: http.Header{}}
