@@ -7,9 +7,12 @@ import (
 	"testing"
 	"time"
 
+	promclient "github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/memory"
@@ -135,6 +138,29 @@ func BenchmarkInstrumentSDK(b *testing.B) {
 	ctx, span := tp.Tracer("bench").Start(context.Background(), "request")
 	defer span.End()
 	benchManagers(b, [2]func(){requests(b, ctx, bare), requests(b, ctx, observed)}, "sdk")
+}
+
+// BenchmarkInstrumentPrometheus is BenchmarkObserver with the Manager and
+// its store instrumented by Instrument with metrics only, read by the
+// OpenTelemetry Prometheus exporter (as cmd/demo -metrics serves them), and
+// no tracing: what an application that exports metrics alone pays.
+//
+//	go test -run '^$' -bench InstrumentPrometheus -benchmem ./otelsession/
+func BenchmarkInstrumentPrometheus(b *testing.B) {
+	exporter, err := prometheus.New(prometheus.WithRegisterer(promclient.NewRegistry()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	b.Cleanup(func() { mp.Shutdown(context.Background()) })
+	store := memory.New(memory.Options{})
+	b.Cleanup(func() { store.Close() })
+	bare, observed := sessionstore.New(store), sessionstore.New(store)
+	if err := otelsession.Instrument(observed, otelsession.Options{MeterProvider: mp, TracerProvider: tracenoop.NewTracerProvider()}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	benchManagers(b, [2]func(){requests(b, ctx, bare), requests(b, ctx, observed)}, "prometheus")
 }
 
 // benchManagers runs rounds[0] (bare) and rounds[1] (observed) in turn and
