@@ -24,9 +24,9 @@ const (
 
 // Names of the Manager's metrics.
 const (
-	metricSteps    = "sessionstore.step.duration"
-	metricSessions = "sessionstore.sessions"
-	metricRetries  = "sessionstore.save.retries"
+	metricSteps         = "sessionstore.step.duration"
+	metricSessions      = "sessionstore.sessions"
+	metricSaveConflicts = "sessionstore.save.conflicts"
 )
 
 // Instrument instruments a Manager with OpenTelemetry: it wraps m.Store with
@@ -58,17 +58,17 @@ type observer struct {
 	spanNames [2]string
 	spanOpts  [2][]trace.SpanStartOption
 
-	duration metric.Float64Histogram
-	sessions metric.Int64Counter
-	retries  metric.Int64Counter
+	duration  metric.Float64Histogram
+	sessions  metric.Int64Counter
+	conflicts metric.Int64Counter
 
 	// Every attribute set a measurement takes, built once: an option built
 	// per call would allocate.
-	okOpts     [2][]metric.RecordOption
-	failOpts   [2][numKinds][]metric.RecordOption
-	eventOpts  [][]metric.AddOption // by sessionstore.Event
-	retryOpts  []metric.AddOption
-	eventNames []string // of the span events, by sessionstore.Event
+	okOpts       [2][]metric.RecordOption
+	failOpts     [2][numKinds][]metric.RecordOption
+	eventOpts    [][]metric.AddOption // by sessionstore.Event
+	conflictOpts []metric.AddOption
+	eventNames   []string // of the span events, by sessionstore.Event
 }
 
 // NewObserver returns a [sessionstore.Observer] that traces and measures
@@ -89,8 +89,10 @@ type observer struct {
 //	                                                 revoked, expired (a cookie that named no live session),
 //	                                                 undecodable, dropped (changes dropped: the session
 //	                                                 ended during the request)
-//	sessionstore.save.retries    counter, {retry}    saves retried after losing a compare-and-swap
-//	                                                 to another process (merged, then swapped again)
+//	sessionstore.save.conflicts  counter, {conflict} compare-and-swaps a save lost to another process;
+//	                                                 the save reloads the session, then merges its
+//	                                                 changes and swaps again, or drops them if the
+//	                                                 session ended meanwhile
 //
 // As for store calls, a step makes a span only under a recording span
 // (or with RootSpans), no id, key or value is ever an attribute, and with
@@ -127,7 +129,7 @@ func NewObserver(opts Options) (sessionstore.Observer, error) {
 		o.eventOpts = append(o.eventOpts, []metric.AddOption{metric.WithAttributeSet(set(EventKey.String(e.String())))})
 		o.eventNames = append(o.eventNames, "sessionstore."+e.String())
 	}
-	o.retryOpts = []metric.AddOption{metric.WithAttributeSet(set())}
+	o.conflictOpts = []metric.AddOption{metric.WithAttributeSet(set())}
 	return o, nil
 }
 
@@ -142,9 +144,9 @@ func (o *observer) instruments(meter metric.Meter) error {
 		metric.WithUnit("{session}"),
 		metric.WithDescription("Events of sessions' lives, by sessionstore.event."))
 	err = errors.Join(err, e)
-	o.retries, e = meter.Int64Counter(metricRetries,
-		metric.WithUnit("{retry}"),
-		metric.WithDescription("Saves retried after a compare-and-swap lost to another process."))
+	o.conflicts, e = meter.Int64Counter(metricSaveConflicts,
+		metric.WithUnit("{conflict}"),
+		metric.WithDescription("Compare-and-swaps a save lost to another process, each followed by a reload."))
 	return errors.Join(err, e)
 }
 
@@ -205,7 +207,7 @@ func (o *observer) Event(ctx context.Context, e sessionstore.Event) {
 		return
 	}
 	if e == sessionstore.EventConflict {
-		o.retries.Add(ctx, 1, o.retryOpts...)
+		o.conflicts.Add(ctx, 1, o.conflictOpts...)
 	} else {
 		o.sessions.Add(ctx, 1, o.eventOpts[i]...)
 	}

@@ -144,7 +144,8 @@ func (tel *telemetry) span(t *testing.T, parent trace.SpanContext, name string) 
 
 // TestManagerOverHTTP drives two instrumented Managers over one store (two
 // processes), on memory and on Redis: a new session, a login, a conflict, a
-// logout, an expired cookie, a revoke and undecodable data, and checks the
+// logout that drops a concurrent request's changes, an expired cookie, a
+// revoke and undecodable data, and checks the
 // spans, their parents, their attributes and the counts these produce.
 func TestManagerOverHTTP(t *testing.T) {
 	for _, b := range backendtest.All() {
@@ -182,21 +183,9 @@ func TestManagerOverHTTP(t *testing.T) {
 			// A conflict: /held on a changes the session, /put on the other
 			// Manager saves it meanwhile, so /held's swap loses, reloads and
 			// swaps again.
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				if resp, err := c.Get(a.server.URL + "/held"); err == nil {
-					resp.Body.Close()
-				}
-			}()
-			<-a.opened
-			held := <-a.reqs
-			step(other, "/put?k=other", "sessionstore open[Load] sessionstore save[CompareAndSwap]")
-			a.release <- struct{}{}
-			<-done
-			if got, want := tel.tree(held), "sessionstore open[Load] sessionstore save{sessionstore.conflict}[CompareAndSwap Load CompareAndSwap]"; got != want {
-				t.Errorf("GET /held: spans %s\nwant %s", got, want)
-			}
+			heldWhile(t, tel, a, c, func() {
+				step(other, "/put?k=other", "sessionstore open[Load] sessionstore save[CompareAndSwap]")
+			}, "sessionstore open[Load] sessionstore save{sessionstore.conflict}[CompareAndSwap Load CompareAndSwap]")
 
 			// A read of the merged session opens it and saves nothing.
 			if body, _ := a.get(t, c, "/read", 200); body != "ann@example.com" {
@@ -204,8 +193,12 @@ func TestManagerOverHTTP(t *testing.T) {
 			}
 			cookie := sessionCookie(t, c, a.server.URL)
 
-			// A logout, then a request with the old cookie: destroyed, expired.
-			step(a, "/logout", "sessionstore open[Load] sessionstore save{sessionstore.destroyed}[CompareAndSwap]")
+			// A logout on the other Manager while /held on a changes the
+			// session: the logout wins and /held's changes are dropped. Then
+			// a request with the old cookie: expired.
+			heldWhile(t, tel, a, c, func() {
+				step(other, "/logout", "sessionstore open[Load] sessionstore save{sessionstore.destroyed}[CompareAndSwap]")
+			}, "sessionstore open[Load] sessionstore save{sessionstore.conflict,sessionstore.dropped}[CompareAndSwap Load]")
 			setCookie(t, c, a.server.URL, cookie)
 			step(a, "/read", "sessionstore open{sessionstore.expired}[Load]")
 
@@ -233,17 +226,18 @@ func TestManagerOverHTTP(t *testing.T) {
 
 			rm := tel.collect(t)
 			for event, want := range map[string]int64{
-				"created": 4, "renewed": 1, "destroyed": 1, "revoked": 1, "expired": 1, "undecodable": 1, "dropped": 0,
+				"created": 4, "renewed": 1, "destroyed": 1, "revoked": 1, "expired": 1, "undecodable": 1, "dropped": 1,
 			} {
 				if n := count(rm, "sessionstore.sessions", otelsession.EventKey.String(event)); n != want {
 					t.Errorf("sessions{event=%s} = %d, want %d", event, n, want)
 				}
 			}
-			if n := count(rm, "sessionstore.save.retries"); n != 1 {
-				t.Errorf("save.retries = %d, want 1", n)
+			// The conflict, and the save that lost to the logout.
+			if n := count(rm, "sessionstore.save.conflicts"); n != 2 {
+				t.Errorf("save.conflicts = %d, want 2", n)
 			}
-			if n := count(rm, "sessionstore.store.conflicts"); n != 1 {
-				t.Errorf("store.conflicts = %d, want 1", n)
+			if n := count(rm, "sessionstore.store.conflicts"); n != 2 {
+				t.Errorf("store.conflicts = %d, want 2", n)
 			}
 			if n := count(rm, "sessionstore.step.duration", attribute.String("error.type", "_OTHER")) +
 				count(rm, "sessionstore.step.duration", attribute.String("error.type", "unreachable")); n != 0 {
@@ -256,6 +250,27 @@ func TestManagerOverHTTP(t *testing.T) {
 			}
 			noSecrets(t, tel, inner, cookie, key, "ann@example.com")
 		})
+	}
+}
+
+// heldWhile runs GET /held on a with c, and meanwhile, once /held has
+// changed its session, meanwhile; then checks the spans of /held.
+func heldWhile(t *testing.T, tel *telemetry, a *managerApp, c *http.Client, meanwhile func(), want string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := c.Get(a.server.URL + "/held"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-a.opened
+	held := <-a.reqs
+	meanwhile()
+	a.release <- struct{}{}
+	<-done
+	if got := tel.tree(held); got != want {
+		t.Errorf("GET /held: spans %s\nwant %s", got, want)
 	}
 }
 
