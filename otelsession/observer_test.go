@@ -484,7 +484,7 @@ func noSecrets(t *testing.T, tel *telemetry, inner sessionstore.Store, secrets .
 		for _, e := range s.Events() {
 			vals = append(vals, e.Name)
 			for _, kv := range e.Attributes {
-				vals = append(vals, kv.Value.Emit())
+				vals = append(vals, kv.Value.String())
 			}
 		}
 	}
