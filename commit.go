@@ -231,6 +231,7 @@ func (b *batch) write(stale bool) error {
 		if ok {
 			return b.finish(out, data)
 		}
+		b.m.observe(b.ctx, EventConflict)
 	}
 }
 
@@ -301,6 +302,7 @@ func (b *batch) try(fresh bool) (out outcome, data []byte, ok bool, err error) {
 		// The latest record does not decode (a newer program wrote it):
 		// what these saves change cannot be applied to it.
 		b.m.logger().WarnContext(b.ctx, "sessionstore: stored session does not decode; changes dropped", "error", err)
+		b.m.observe(b.ctx, EventUndecodable)
 		return ended, nil, true, nil
 	}
 	if st.empty() {
@@ -455,6 +457,7 @@ func (b *batch) finish(out outcome, data []byte) error {
 			s.raw, s.expiry, s.version = data, b.exp, b.base.Version
 			if out == renewed && s.renew {
 				s.id, qs.sv.newID = b.newID, true
+				b.m.observe(qs.sv.ctx, EventRenewed)
 			} else if b.key != s.key || out == renewed {
 				s.merged = true // the client holds another id: it gets no cookie from here
 			}
@@ -469,6 +472,9 @@ func (b *batch) finish(out outcome, data []byte) error {
 			s.dropCookie, s.renew = true, false
 		case destroyed, ended:
 			if s.destroyed {
+				if out == destroyed {
+					b.m.observe(qs.sv.ctx, EventDestroyed)
+				}
 				s.endedKey = b.key
 				s.forget()
 				s.dropCookie, s.destroyed, s.renew = true, false, false
@@ -477,6 +483,7 @@ func (b *batch) finish(out outcome, data []byte) error {
 			s.forget()
 			s.state = state{permanent: s.permDefault}
 			s.dropped, s.renew = true, false
+			b.m.observe(qs.sv.ctx, EventDropped)
 			b.m.logger().DebugContext(qs.sv.ctx, "sessionstore: the session ended during the request (destroyed, revoked or expired); its changes were dropped")
 		}
 	}

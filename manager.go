@@ -123,6 +123,13 @@ type Manager struct {
 	// Default nil: slog.Default() at the time of logging.
 	Logger *slog.Logger
 
+	// Observer, when set, sees each request's open and save begin and end,
+	// and each event of a session's life (see [Observer]); package
+	// otelsession provides one for OpenTelemetry.
+	//
+	// Default nil: nothing observed, at no cost.
+	Observer Observer
+
 	// MaxOwnerSessions caps the live sessions of one owner (see
 	// Session.LogIn). A login over the cap first drops the entries of
 	// sessions that ended, then ends the owner's oldest session.
@@ -199,6 +206,7 @@ func (m *Manager) Revoke(ctx context.Context, key string) error {
 	if !found {
 		return nil
 	}
+	m.observe(ctx, EventRevoked)
 	if st, err := decodeState(rec.Data, m.codec()); err == nil && st.owner != "" {
 		if err := m.removeFromIndex(ctx, st.owner, key); err != nil {
 			return fmt.Errorf("sessionstore: revoke: %w", err)
@@ -300,13 +308,24 @@ func (m *Manager) loadInto(r *http.Request, id string, into *Session) (*Session,
 	if id == "" {
 		return nil, nil
 	}
+	ctx, end := m.begin(r.Context(), StepOpen)
+	s, err := m.loadID(ctx, id, into)
+	if end != nil {
+		end(err)
+	}
+	return s, err
+}
+
+// loadID returns the stored session of id, or nil; see loadInto for into.
+func (m *Manager) loadID(ctx context.Context, id string, into *Session) (*Session, error) {
 	key := m.storeKey(id)
-	rec, found, err := m.loadRecord(r.Context(), key)
+	rec, found, err := m.loadRecord(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("sessionstore: open: %w", err)
 	}
 	if _, fwd := forwardOf(rec.Data); !found || fwd {
 		// A forward is the old id of a renewed session: never adopted.
+		m.observe(ctx, EventExpired)
 		return nil, nil
 	}
 	s := into
@@ -316,7 +335,8 @@ func (m *Manager) loadInto(r *http.Request, id string, into *Session) (*Session,
 	m.initSession(s)
 	st, err := decodeState(rec.Data, m.codec())
 	if err != nil {
-		m.logger().WarnContext(r.Context(), "sessionstore: stored session does not decode; starting a fresh one", "error", err)
+		m.logger().WarnContext(ctx, "sessionstore: stored session does not decode; starting a fresh one", "error", err)
+		m.observe(ctx, EventUndecodable)
 		s.key, s.stale = key, true
 		return s, nil
 	}
@@ -344,8 +364,19 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 		s.renew, s.destroyed, s.stale = false, false, false
 		return nil
 	}
-	sv := &s.sv
-	*sv = saving{m: m, s: s, ctx: r.Context(), now: m.clock(), late: late}
+	ctx, end := m.begin(r.Context(), StepSave)
+	sv := &s.sv // in the session: a save allocates no saving
+	*sv = saving{m: m, s: s, ctx: ctx, now: m.clock(), late: late}
+	err := sv.run(h, r)
+	if end != nil {
+		end(err)
+	}
+	return err
+}
+
+// run saves a session that has something to write (or refresh) on h.
+func (sv *saving) run(h http.Header, r *http.Request) error {
+	m, s, late := sv.m, sv.s, sv.late
 	if !s.dirty() {
 		return sv.refresh()
 	}
@@ -473,6 +504,9 @@ func (sv *saving) discard() error {
 			return fmt.Errorf("sessionstore: save: delete: %w", err)
 		}
 		s.dropCookie = true
+		if s.destroyed && !s.stale {
+			sv.m.observe(sv.ctx, EventDestroyed)
+		}
 	}
 	s.forget()
 	s.destroyed, s.stale, s.renew = false, false, false
@@ -505,6 +539,7 @@ func (sv *saving) create() error {
 	}
 	s.id, s.key, s.stored, s.version = id, key, true, 0
 	sv.newID = true
+	sv.m.observe(sv.ctx, EventCreated)
 	return nil
 }
 
@@ -522,6 +557,7 @@ func (sv *saving) renew() error {
 	}
 	s.id, s.key, s.stored, s.version, s.renew = id, key, true, 0, false
 	sv.newID = true
+	sv.m.observe(sv.ctx, EventRenewed)
 	return nil
 }
 

@@ -409,6 +409,7 @@ func (m *Manager) RevokeSession(ctx context.Context, owner, handle string) error
 	if err := m.Store.Delete(ctx, key); err != nil {
 		return fmt.Errorf("sessionstore: revoke session: %w", err)
 	}
+	m.observe(ctx, EventRevoked)
 	if err := m.removeFromIndex(ctx, owner, key); err != nil {
 		return fmt.Errorf("sessionstore: revoke session: %w", err)
 	}
@@ -445,6 +446,7 @@ func (m *Manager) RevokeAll(ctx context.Context, owner string, exceptCurrent boo
 		if err := m.Store.Delete(ctx, k); err != nil {
 			return 0, fmt.Errorf("sessionstore: revoke all: %w", err)
 		}
+		m.observe(ctx, EventRevoked)
 	}
 	if err := m.removeFromIndex(ctx, owner, keys...); err != nil {
 		return 0, fmt.Errorf("sessionstore: revoke all: %w", err)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sessionstore/sessionstore"
@@ -47,6 +49,9 @@ func newApp(m *sessionstore.Manager) http.Handler {
 	mux.HandleFunc("POST /login", a.login)
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("GET /session", a.session)
+	mux.HandleFunc("GET /devices", a.devices)
+	mux.HandleFunc("POST /devices/sign-out", a.signOutDevice)
+	mux.HandleFunc("POST /devices/sign-out-others", a.signOutOthers)
 	mux.HandleFunc("/", a.notFound)
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(a.forbidden))
@@ -72,6 +77,12 @@ type page struct {
 // render writes the named template with status, taking the session's flash
 // messages out (a HEAD request only looks: it never writes the session).
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	a.renderNotes(w, r, status, name, title, data, nil)
+}
+
+// renderNotes is render with notes of the page's own, shown before the
+// notes every page has.
+func (a *app) renderNotes(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, notes []string) {
 	s := sessionstore.FromContext(r.Context())
 	var flashes []sessionstore.FlashMessage
 	if r.Method == http.MethodHead {
@@ -87,7 +98,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name, t
 			p.Flashes = append(p.Flashes, f)
 		}
 	}
-	p.Notes = a.notes(r, s, flashes)
+	p.Notes = append(notes, a.notes(r, s, flashes)...)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
@@ -119,8 +130,8 @@ func (a *app) notes(r *http.Request, s *sessionstore.Session, flashes []sessions
 			"Reading a page (GET or HEAD) never creates a session, so crawlers and link previews leave nothing behind; "+
 			"the first button you press does.")
 	case s.IsNew():
-		out = append(out, "Your browser sent a session cookie that names no live session (it expired, or the demo "+
-			"restarted with the in-memory store). It was ignored: an id is never adopted, and a session gets a fresh "+
+		out = append(out, "Your browser sent a session cookie that names no live session (it expired, it was signed out "+
+			"from another device, or the demo restarted with the in-memory store). It was ignored: an id is never adopted, and a session gets a fresh "+
 			"one when something is stored in it.")
 	case took && s.Len() == 0 && len(s.PeekFlashes()) == 0:
 		out = append(out, "Your session held nothing else, so this response deletes it from the store and expires "+
@@ -177,9 +188,10 @@ func (a *app) loginForm(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "login", "Log in", hours(sessionLifetime))
 }
 
-// login checks the password, then renews the session id (whatever id the
-// visitor had before, perhaps one an attacker planted, is worth nothing
-// now) and stores the user.
+// login checks the password, then binds the session to the user with
+// LogIn, which renews the session id (whatever id the visitor had before,
+// perhaps one an attacker planted, is worth nothing now) and lists the
+// session among the user's devices, with the browser's user agent.
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	s := sessionstore.FromContext(r.Context())
 	user, password := r.PostFormValue("user"), r.PostFormValue("password")
@@ -194,13 +206,18 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	remember := r.PostFormValue("remember") == "on"
-	s.RenewID()
+	// The user agent is personal data: the library records none unless
+	// the application passes it. This demo does, so that "Your devices"
+	// can tell the devices apart; it records no IP address.
+	s.LogIn(user, map[string]string{"ua": r.UserAgent()})
 	s.Put("user", user)
 	s.Put("login_at", time.Now())
 	s.SetPermanent(remember)
 	s.Flash("success", fmt.Sprintf("Welcome, %s.", user))
 	event := "Logging in renewed the session id: the values moved to a new id, the old id was deleted from the store " +
-		"and a new cookie was sent, so an id someone saw or planted before the login is worth nothing."
+		"and a new cookie was sent, so an id someone saw or planted before the login is worth nothing. " +
+		"The same call (Session.LogIn) bound the session to “" + user + "” and listed it among " + user + "’s devices " +
+		"with your browser’s user agent."
 	if remember {
 		event += " “Remember me” made the cookie permanent: it lasts as long as the session does."
 	} else {
@@ -232,6 +249,7 @@ type sessionInfo struct {
 	Key             string
 	Created, Expiry string
 	Permanent       bool
+	Owner           string
 	Cookie          string
 	Values          []value
 }
@@ -242,13 +260,204 @@ func (a *app) session(w http.ResponseWriter, r *http.Request) {
 	info := sessionInfo{
 		Stored: !s.IsNew(), Key: s.Key(),
 		Created: when(s.Created()), Expiry: when(s.Expiry()),
-		Permanent: s.Permanent(), Cookie: a.cookieName(),
+		Permanent: s.Permanent(), Owner: s.Owner(), Cookie: a.cookieName(),
 	}
 	vals := s.Values()
 	for _, k := range slices.Sorted(maps.Keys(vals)) {
 		info.Values = append(info.Values, value{Key: k, Type: fmt.Sprintf("%T", vals[k]), Shown: show(vals[k])})
 	}
 	a.render(w, r, http.StatusOK, "session", "Your session", info)
+}
+
+// device is one session of the user as the devices page shows it.
+type device struct {
+	Handle  string
+	Current bool
+	// Name is what the user agent says the device is; UA is all it says.
+	Name, UA          string
+	Created, LastSeen string
+}
+
+// devicesInfo is what the devices page shows.
+type devicesInfo struct {
+	Owner   string
+	Devices []device
+	// Others reports whether a device besides this one is listed.
+	Others bool
+}
+
+// devices lists the sessions of the logged-in user: the owner's index,
+// read through Manager.SessionsOf. It only reads.
+func (a *app) devices(w http.ResponseWriter, r *http.Request) {
+	s := sessionstore.FromContext(r.Context())
+	info := devicesInfo{Owner: s.Owner()}
+	if info.Owner == "" {
+		a.render(w, r, http.StatusOK, "devices", "Your devices", info)
+		return
+	}
+	list, err := a.m.SessionsOf(r.Context(), info.Owner)
+	if err != nil {
+		a.storeFailed(w, r, "listing your devices", err)
+		return
+	}
+	for _, os := range list {
+		d := device{
+			Handle: os.Handle, Current: os.Current, Name: deviceName(os.Meta["ua"]), UA: os.Meta["ua"],
+			Created: short(os.Created), LastSeen: "not tracked",
+		}
+		if !os.LastSeen.IsZero() {
+			d.LastSeen = short(os.LastSeen)
+		}
+		info.Others = info.Others || !os.Current
+		info.Devices = append(info.Devices, d)
+	}
+	notes := []string{
+		fmt.Sprintf("This list is %s’s index of sessions. Logging in (Session.LogIn) bound each session to “%s” and "+
+			"added it to an index kept in the same store; this page loaded the index, then each session it names, so a "+
+			"session that ended (logout, sign-out, expiry) is never listed. Other pages never read or write the index.",
+			info.Owner, info.Owner),
+		"Each “Sign out” button sends a random handle, neither the session’s id nor its store key: it signs nothing " +
+			"out unless the request comes from a session logged in as the same user. Signing a device out deletes its " +
+			"session from the store, so its next request, even one already under way, finds no session and starts logged out.",
+		"The user agent is shown because this demo chooses to record it at login, to tell your devices apart. " +
+			"It is personal data: the library records none unless the application passes it. The demo records no IP address.",
+	}
+	if a.m.IdleTimeout > 0 {
+		notes = append(notes, fmt.Sprintf("“Last seen” is right to within %v, a tenth of the idle timeout (%v): the library "+
+			"reads it from the session’s expiry, which a request moves forward only once it has moved that much, so "+
+			"knowing it costs no write per request.", a.m.IdleTimeout/10, a.m.IdleTimeout))
+	} else {
+		notes = append(notes, "“Last seen” is not tracked: the library reads it from the session’s expiry, which only an "+
+			"idle timeout moves forward, so that knowing it costs no write per request. This demo sets no idle timeout, "+
+			"so that a remembered login’s cookie and its session end at the same moment.")
+	}
+	a.renderNotes(w, r, http.StatusOK, "devices", "Your devices", info, notes)
+}
+
+// signOutDevice signs out one session of the user, named by its handle.
+func (a *app) signOutDevice(w http.ResponseWriter, r *http.Request) {
+	s := sessionstore.FromContext(r.Context())
+	owner := s.Owner()
+	if owner == "" {
+		a.notLoggedIn(w, r)
+		return
+	}
+	handle := r.PostFormValue("handle")
+	// The list names the device in the message, and keeps the button of
+	// another device from ending this one: logging out is the header's.
+	list, err := a.m.SessionsOf(r.Context(), owner)
+	if err != nil {
+		a.storeFailed(w, r, "signing a device out", err)
+		return
+	}
+	i := slices.IndexFunc(list, func(os sessionstore.OwnedSession) bool { return os.Handle == handle })
+	switch {
+	case i < 0:
+		alreadySignedOut(s)
+	case list[i].Current:
+		s.Flash("error", "That is the device you are using: to end its session, log out.")
+		s.Flash(eventFlash, "Nothing was signed out: the button named this device’s own session.")
+	default:
+		// Another request may sign it out first: then it is unknown here.
+		err := a.m.RevokeSession(r.Context(), owner, handle)
+		if errors.Is(err, sessionstore.ErrUnknownHandle) {
+			alreadySignedOut(s)
+			break
+		}
+		if err != nil {
+			a.storeFailed(w, r, "signing a device out", err)
+			return
+		}
+		s.Flash("success", fmt.Sprintf("Signed out %s (its session began %s).", deviceName(list[i].Meta["ua"]), short(list[i].Created)))
+		s.Flash(eventFlash, "Signing that device out (Manager.RevokeSession with its handle) deleted its session from "+
+			"the store and its entry from your index. Its next request finds no session and starts logged out, with an "+
+			"empty session. Your own session did not change.")
+	}
+	http.Redirect(w, r, "/devices", http.StatusSeeOther)
+}
+
+// alreadySignedOut says that a sign-out button named no session of the user.
+func alreadySignedOut(s *sessionstore.Session) {
+	s.Flash("error", "That device was already signed out.")
+	s.Flash(eventFlash, "Nothing was signed out: you have no session with that handle any more "+
+		"(it logged out, expired, or was signed out from another device).")
+}
+
+// signOutOthers signs out every session of the user but this one.
+func (a *app) signOutOthers(w http.ResponseWriter, r *http.Request) {
+	s := sessionstore.FromContext(r.Context())
+	owner := s.Owner()
+	if owner == "" {
+		a.notLoggedIn(w, r)
+		return
+	}
+	n, err := a.m.RevokeAll(r.Context(), owner, true)
+	if err != nil {
+		a.storeFailed(w, r, "signing out your other devices", err)
+		return
+	}
+	switch n {
+	case 0:
+		s.Flash("info", "No other device was logged in as "+owner+".")
+	case 1:
+		s.Flash("success", "Signed out 1 other device.")
+	default:
+		s.Flash("success", fmt.Sprintf("Signed out %d other devices.", n))
+	}
+	s.Flash(eventFlash, "“Sign out everywhere else” (Manager.RevokeAll, keeping the current session) deleted the "+
+		"session of every other device from the store, then their entries from your index: each of them starts logged "+
+		"out at its next request. A login racing it is either signed out too or listed here.")
+	http.Redirect(w, r, "/devices", http.StatusSeeOther)
+}
+
+// notLoggedIn answers a sign-out POST from a session with no user.
+func (a *app) notLoggedIn(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusForbidden, "error", "Not logged in",
+		"You are not logged in, so there is no device of yours to sign out. If you were logged in a moment ago, "+
+			"this device was signed out, perhaps from another one.")
+}
+
+// storeFailed answers a request whose store call failed.
+func (a *app) storeFailed(w http.ResponseWriter, r *http.Request, doing string, err error) {
+	slog.ErrorContext(r.Context(), "demo: "+doing, "error", err)
+	a.render(w, r, http.StatusInternalServerError, "error", "The store failed",
+		"The session store failed while "+doing+": "+err.Error())
+}
+
+// deviceName says briefly what a user agent string says the device is:
+// "Firefox on Linux".
+func deviceName(ua string) string {
+	find := func(pairs ...string) string {
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if strings.Contains(ua, pairs[i]) {
+				return pairs[i+1]
+			}
+		}
+		return ""
+	}
+	// Order matters: Edge and Opera say Chrome too, Chrome says Safari,
+	// Android says Linux, an iPhone says "like Mac OS X".
+	browser := find("Edg/", "Edge", "OPR/", "Opera", "Firefox/", "Firefox", "HeadlessChrome/", "Headless Chrome",
+		"Chrome/", "Chrome", "Safari/", "Safari", "curl/", "curl", "Go-http-client/", "a Go program")
+	system := find("Android", "Android", "iPhone", "iPhone", "iPad", "iPad", "Windows", "Windows",
+		"Mac OS X", "macOS", "CrOS", "ChromeOS", "Linux", "Linux")
+	switch {
+	case browser != "" && system != "":
+		return browser + " on " + system
+	case browser != "":
+		return browser
+	case system != "":
+		return "A browser on " + system
+	case ua == "":
+		return "A browser that sent no user agent"
+	default:
+		return "An unrecognised browser"
+	}
+}
+
+// short formats a time in the devices table.
+func short(t time.Time) string {
+	return t.Format("15:04:05 MST, Mon 2 Jan")
 }
 
 // notFound answers every path and method the demo does not serve.
@@ -259,7 +468,11 @@ func (a *app) notFound(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST")
 		a.render(w, r, http.StatusMethodNotAllowed, "error", "Method not allowed",
 			req+" is not a page: it changes the session, so it is a POST, sent by its button.")
-	case "/", "/session":
+	case "/devices/sign-out", "/devices/sign-out-others":
+		w.Header().Set("Allow", "POST")
+		a.render(w, r, http.StatusMethodNotAllowed, "error", "Method not allowed",
+			req+" is not a page: it signs a device out, so it is a POST, sent by its button on “Your devices”.")
+	case "/", "/session", "/devices":
 		w.Header().Set("Allow", "GET, HEAD")
 		a.render(w, r, http.StatusMethodNotAllowed, "error", "Method not allowed", req+": this page is only read, with GET.")
 	case "/login":
@@ -314,9 +527,9 @@ var templates = template.Must(template.New("").Parse(`
 <title>{{.Title}} · sessionstore demo</title>
 <style>
 body{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:0 auto;padding:0 1em 3em;color:#222}
-header{display:flex;align-items:center;gap:1.2em;border-bottom:1px solid #ddd;padding:.8em 0;margin-bottom:1em}
+header{display:flex;flex-wrap:wrap;align-items:center;gap:.4em 1.2em;border-bottom:1px solid #ddd;padding:.8em 0;margin-bottom:1em}
 header .brand{font-weight:600;margin-right:auto}header a{color:#1a56a8;text-decoration:none}
-header form{margin:0}button{font:inherit;padding:.35em .9em;border:1px solid #1a56a8;border-radius:4px;background:#1a56a8;color:#fff;cursor:pointer}
+header form{margin:0}button{font:inherit;white-space:nowrap;padding:.35em .9em;border:1px solid #1a56a8;border-radius:4px;background:#1a56a8;color:#fff;cursor:pointer}
 header button{background:#fff;color:#1a56a8}
 .flash{padding:.6em 1em;border-radius:4px;background:#e8eefb;margin:.5em 0}.error{background:#fde8e8}.success{background:#e6f6ea}
 .what{border-left:4px solid #c9a227;background:#fbf7e8;padding:.6em 1em;margin:1.5em 0;font-size:.95em}
@@ -325,9 +538,14 @@ table{border-collapse:collapse;width:100%}td,th{padding:.35em .6em;border-bottom
 th{color:#555;font-weight:500;width:11em}code{word-break:break-all;font-size:.92em}
 .big{font-size:2.4em;font-weight:600}label{display:block;margin:.6em 0}input[type=text],input[type=password]{font:inherit;padding:.3em}
 .hint{color:#555;font-size:.92em}
+@media (max-width:32em){header .brand{flex-basis:100%}}
+.devices td{padding:.6em}.devices td:last-child{text-align:right;vertical-align:middle;width:1%}.devices form{margin:0}
+.devices .ua{display:block;font-size:.8em;overflow-wrap:anywhere}
+.tag{display:inline-block;font-size:.8em;padding:0 .5em;border-radius:1em;background:#e6f6ea;color:#1d6b33;font-weight:500}
+button.quiet{background:#fff;color:#1a56a8}
 </style></head><body>
 <header><span class="brand">sessionstore demo</span><a href="/">Counter</a><a href="/session">Your session</a>
-{{if .User}}<form method="post" action="/logout"><button>Log out {{.User}}</button></form>
+{{if .User}}<a href="/devices">Your devices</a><form method="post" action="/logout"><button>Log out {{.User}}</button></form>
 {{else}}<a href="/login">Log in</a>{{end}}</header>
 {{range .Flashes}}<p class="flash {{.Category}}">{{.Message}}</p>{{end}}
 <h1>{{.Title}}</h1>{{end}}
@@ -355,6 +573,8 @@ refused before the session is opened.</p>
 <p class="hint">“Remember me” keeps you logged in when the browser closes: the cookie becomes permanent and
 expires when the session does, {{.Data}} after it began. Without it the cookie is forgotten when the browser
 closes. Either way the server ends the session {{.Data}} after it began.</p>
+<p class="hint">Logging in records your browser’s user agent with the session, so that “Your devices” can tell your
+devices apart: this demo chooses to, and it is personal data.</p>
 <p><button>Log in</button></p></form>
 {{template "bottom" .}}{{end}}
 
@@ -365,6 +585,7 @@ closes. Either way the server ends the session {{.Data}} after it began.</p>
 <tr><th>Store key</th><td><code>{{.Key}}</code><br><span class="hint">the SHA-256 hash of the id in your cookie: the store never sees the id itself</span></td></tr>
 <tr><th>Created</th><td>{{.Created}}</td></tr>
 <tr><th>Expires</th><td>{{.Expiry}}</td></tr>
+{{if .Owner}}<tr><th>Owner</th><td>{{.Owner}} <span class="hint">(bound at login: the session is listed on <a href="/devices">Your devices</a>)</span></td></tr>{{end}}
 </table>
 <h2>Values</h2>
 <table>{{range .Values}}<tr><th>{{.Key}}</th><td>{{.Shown}} <span class="hint">({{.Type}})</span></td></tr>
@@ -380,10 +601,28 @@ closes. Either way the server ends the session {{.Data}} after it began.</p>
 {{end}}{{end}}
 {{template "bottom" .}}{{end}}
 
+{{define "devices"}}{{template "top" .}}
+{{with .Data}}{{if .Owner}}
+<p>Every browser logged in as <strong>{{.Owner}}</strong>, oldest session first.</p>
+<table class="devices">
+{{range .Devices}}<tr><td><strong>{{.Name}}</strong>{{if .Current}} <span class="tag">this device</span>{{end}}<br>
+<span class="hint">Session began {{.Created}} · last seen {{.LastSeen}}</span>
+<span class="hint ua">{{.UA}}</span></td>
+<td>{{if not .Current}}<form method="post" action="/devices/sign-out"><input type="hidden" name="handle" value="{{.Handle}}"><button class="quiet">Sign out</button></form>{{end}}</td></tr>
+{{end}}</table>
+{{if .Others}}<form method="post" action="/devices/sign-out-others"><p><button>Sign out everywhere else</button></p></form>
+{{else}}<p class="hint">No other device is logged in as {{.Owner}}. Log in as {{.Owner}} in another browser, or in a
+private window, and it appears here.</p>{{end}}
+{{else}}
+<p>You are not logged in, so no device is yours. <a href="/login">Log in</a> here and in another browser as the same
+user: both are listed, and each can sign the other out.</p>
+{{end}}{{end}}
+{{template "bottom" .}}{{end}}
+
 {{define "error"}}{{template "top" .}}
 <p>{{.Data}}</p>
-<p class="hint">Pages are read with GET, which never changes a session; counting, logging in and logging out
-are POSTs sent by their buttons.</p>
+<p class="hint">Pages are read with GET, which never changes a session; counting, logging in, logging out and
+signing devices out are POSTs sent by their buttons.</p>
 <p><a href="/">Back to the counter</a></p>
 {{template "bottom" .}}{{end}}
 

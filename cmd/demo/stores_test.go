@@ -134,8 +134,9 @@ func TestDocListsAcceptedStores(t *testing.T) {
 }
 
 // TestDemoOnEachBackend runs the demo as a user would, with -store naming a
-// real server in a container, and walks the login flow through it. The
-// flow checks the records in the server through a store of the test's own.
+// real server in a container, and walks the login flow through it, then
+// the devices page. The login flow checks the records in the server through
+// a store of the test's own.
 func TestDemoOnEachBackend(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -212,6 +213,7 @@ func TestDemoOnEachBackend(t *testing.T) {
 				t.Errorf("first line %q shows the password", d.banner)
 			}
 			walkLoginFlow(t, d.url, storedIn(t, st))
+			walkDevices(t, d.url)
 			if out, err := d.stop(); err != nil || !strings.HasSuffix(out, "stopped\n") {
 				t.Errorf("run printed %q and returned %v after its context ended, want \"stopped\" and nil", out, err)
 			}
