@@ -1,8 +1,11 @@
 package storeurl
 
 import (
+	"fmt"
+
 	"context"
 	"errors"
+	"github.com/jackc/pgx/v5/pgconn"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +113,24 @@ func TestOpenFailsAtOnceWithoutServer(t *testing.T) {
 				t.Errorf("error %q shows the password", err)
 			}
 		})
+	}
+}
+
+// TestHint checks the hints of errors the servers here cannot produce.
+func TestHint(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&pgconn.PgError{Code: "28P01"}, "check the user name and password"},
+		{errors.New("WRONGPASS invalid username-password pair"), "check the user name and password"},
+		{errors.New("NOAUTH Authentication required."), "put it in the URL"},
+		{errors.New("connection() error occurred during connection handshake: auth error: sasl conversation error"), "check the user name and password"},
+		{&pgconn.PgError{Code: "42P01"}, "check the table name"},
+		{context.DeadlineExceeded, "raise -timeout"},
+	} {
+		if got := Hint(fmt.Errorf("wrapped: %w", tc.err)); !strings.Contains(got, tc.want) {
+			t.Errorf("Hint(%v) = %q; want %q", tc.err, got, tc.want)
+		}
 	}
 }
