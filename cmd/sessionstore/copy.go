@@ -207,4 +207,3 @@ func (c *copier) summary(from, to string) string {
 }
 
 func runBench(e *env, args []string) error { return usagef("not yet") }
-func runCheck(e *env, args []string) error { return usagef("not yet") }
