@@ -7,6 +7,7 @@
 //     store and fall back to the old one; writes go to the new store;
 //     deletes go to both. Every session written from now on lives in the
 //     new store, and a logout or revocation ends the session in both.
+//
 //  2. Copy the sessions that are still only in the old store:
 //
 //     sessionstore copy OLD-URL NEW-URL
@@ -14,6 +15,7 @@
 //     copy writes a record only where the new store has none, so it never
 //     undoes a newer write, and it deletes its copy again when the record
 //     left the old store meanwhile; running it twice is safe.
+//
 //  3. Deploy the application over the new store alone. The old store can go.
 //
 // Every instance must run the wrapper before the copy starts: an instance
