@@ -66,10 +66,7 @@ fails.`)
 	var n atomic.Int64
 	h := storetest.Harness{
 		NewStore: func(t testing.TB) sessionstore.Store {
-			ns := fmt.Sprintf("%s_%d", base, n.Add(1))
-			if probe.Backend == storeurl.Redis || probe.Backend == storeurl.RedisCluster || probe.Backend == storeurl.Memcache {
-				ns += ":"
-			}
+			ns := storeurl.KeyPrefix(pos[0], fmt.Sprintf("%s_%d", base, n.Add(1)))
 			st, err := storeurl.Open(t.Context(), pos[0], storeurl.Options{Namespace: ns, Prepare: true, Logger: quiet})
 			if err != nil {
 				t.Fatalf("open a store of its own: %v", err)

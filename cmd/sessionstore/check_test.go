@@ -32,18 +32,18 @@ func TestCheck(t *testing.T) {
 				t.Errorf("check printed %d lines; want a line per rule", n)
 			}
 			t.Log(lines[len(lines)-1])
-			if left := leftovers(t, b.name, u); len(left) > 0 {
+			if left := leftovers(t, b.name, u, "sessionstore_check_"); len(left) > 0 {
 				t.Errorf("check left %q behind", left)
 			}
 		})
 	}
 }
 
-// leftovers lists what check's namespaces left in the backend's server.
-func leftovers(t *testing.T, backend, u string) []string {
+// leftovers lists what namespaces starting with pattern left in the
+// backend's server.
+func leftovers(t *testing.T, backend, u, pattern string) []string {
 	t.Helper()
 	ctx := context.Background()
-	const pattern = "sessionstore_check_"
 	switch backend {
 	case "redis":
 		c, _ := redistest.New(t)

@@ -205,5 +205,3 @@ func (c *copier) summary(from, to string) string {
 	}
 	return msg
 }
-
-func runBench(e *env, args []string) error { return usagef("not yet") }

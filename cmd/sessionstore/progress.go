@@ -15,6 +15,7 @@ const plainInterval = 5 * time.Second
 
 // progress shows how far a long command got: a bar redrawn in place on a
 // terminal, else a plain line every plainInterval (none for a short run).
+// Counting is one atomic add; the display reads the count on its own ticks.
 type progress struct {
 	bar *progressbar.ProgressBar // on a terminal
 
@@ -28,7 +29,9 @@ type progress struct {
 // is -1 when unknown. label says what an item is.
 func (e *env) newProgress(what, label string, total int64) *progress {
 	p := &progress{stop: make(chan struct{})}
+	interval := plainInterval
 	if e.terminal {
+		interval = 100 * time.Millisecond
 		p.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(e.stderr),
 			progressbar.OptionSetDescription(what),
@@ -39,20 +42,23 @@ func (e *env) newProgress(what, label string, total int64) *progress {
 			progressbar.OptionClearOnFinish(),
 			progressbar.OptionFullWidth(),
 		)
-		return p
 	}
 	p.done.Go(func() {
-		tick := time.NewTicker(plainInterval)
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
 			select {
 			case <-p.stop:
 				return
 			case <-tick.C:
-				if total >= 0 {
-					fmt.Fprintf(e.stderr, "%s: %d of %d %s\n", what, p.n.Load(), total, label)
-				} else {
-					fmt.Fprintf(e.stderr, "%s: %d %s\n", what, p.n.Load(), label)
+				n := p.n.Load()
+				switch {
+				case p.bar != nil:
+					p.bar.Set64(n)
+				case total >= 0:
+					fmt.Fprintf(e.stderr, "%s: %d of %d %s\n", what, n, total, label)
+				default:
+					fmt.Fprintf(e.stderr, "%s: %d %s\n", what, n, label)
 				}
 			}
 		}
@@ -61,12 +67,7 @@ func (e *env) newProgress(what, label string, total int64) *progress {
 }
 
 // add counts n more items done.
-func (p *progress) add(n int) {
-	p.n.Add(int64(n))
-	if p.bar != nil {
-		p.bar.Add(n)
-	}
-}
+func (p *progress) add(n int) { p.n.Add(int64(n)) }
 
 // finish stops the display; the command then prints its own summary.
 func (p *progress) finish() {

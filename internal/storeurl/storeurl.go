@@ -500,3 +500,39 @@ func (op opener) memcache(context.Context) (*Store, error) {
 	s.close = func(context.Context) error { return errors.Join(st.Close(), client.Close()) }
 	return s, nil
 }
+
+// BackendOf returns the backend a URL names (Memory, Redis, ...), or "" when
+// its scheme is unknown; it checks nothing else.
+func BackendOf(arg string) string {
+	if arg == "memory" {
+		return Memory
+	}
+	u, err := url.Parse(arg)
+	if err != nil {
+		return ""
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+		return Redis
+	case "redis+cluster":
+		return RedisCluster
+	case "postgres", "postgresql":
+		return Postgres
+	case "mongodb", "mongodb+srv":
+		return Mongo
+	case "memcache":
+		return Memcache
+	}
+	return ""
+}
+
+// KeyPrefix turns a name into the namespace of the backend arg names: the
+// name itself for a table or collection, with a ":" after it for a key
+// prefix.
+func KeyPrefix(arg, name string) string {
+	switch BackendOf(arg) {
+	case Redis, RedisCluster, Memcache:
+		return name + ":"
+	}
+	return name
+}
