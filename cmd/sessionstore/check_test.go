@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -49,6 +50,21 @@ func leftovers(t *testing.T, backend, u, pattern string) []string {
 		c, _ := redistest.New(t)
 		keys, err := c.Keys(ctx, pattern+"*").Result()
 		if err != nil && err != goredis.Nil {
+			t.Fatal(err)
+		}
+		return keys
+	case "redis-cluster":
+		c, _ := redistest.NewCluster(t)
+		var mu sync.Mutex
+		var keys []string
+		err := c.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+			k, err := node.Keys(ctx, pattern+"*").Result()
+			mu.Lock()
+			defer mu.Unlock()
+			keys = append(keys, k...)
+			return err
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		return keys

@@ -22,6 +22,7 @@ func TestCopy(t *testing.T) {
 		{"postgres", "mongodb"},
 		{"mongodb", "redis"},
 		{"redis", "memcache"},
+		{"redis-cluster", "mongodb"},
 	} {
 		t.Run(pair[0]+" to "+pair[1], func(t *testing.T) {
 			t.Parallel()

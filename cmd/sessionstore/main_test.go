@@ -5,11 +5,13 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +49,35 @@ func backends() []backend {
 		{"redis", func(t *testing.T) string {
 			_, srv := redistest.New(t)
 			return cmp.Or(os.Getenv(redistest.URLEnv), "redis://"+srv.Addr+"/0") + "?prefix=" + unique() + ":"
+		}, true},
+		{"redis-cluster", func(t *testing.T) string {
+			c, servers := redistest.NewCluster(t)
+			// The nodes announce addresses on the Docker bridge, which the
+			// command, knowing nothing of the test's address mapping, must
+			// reach.
+			var mu sync.Mutex
+			var announced []string
+			err := c.ForEachShard(t.Context(), func(ctx context.Context, node *goredis.Client) error {
+				mu.Lock()
+				defer mu.Unlock()
+				announced = append(announced, node.Options().Addr)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, addr := range announced {
+				conn, err := net.DialTimeout("tcp", addr, time.Second)
+				if err != nil {
+					t.Skipf("the cluster's nodes announce %s, which this host cannot reach (%v)", addr, err)
+				}
+				conn.Close()
+			}
+			addrs := make([]string, len(servers))
+			for i, s := range servers {
+				addrs[i] = s.Addr
+			}
+			return "redis+cluster://" + strings.Join(addrs, ",") + "?prefix=" + unique() + ":"
 		}, true},
 		{"postgres", func(t *testing.T) string {
 			_, srv := pgtest.New(t)
