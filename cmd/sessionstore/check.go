@@ -67,7 +67,7 @@ fails.`)
 	h := storetest.Harness{
 		NewStore: func(t testing.TB) sessionstore.Store {
 			ns := storeurl.KeyPrefix(pos[0], fmt.Sprintf("%s_%d", base, n.Add(1)))
-			st, err := storeurl.Open(t.Context(), pos[0], storeurl.Options{Namespace: ns, Prepare: true, Logger: quiet})
+			st, err := e.open(t.Context(), "store", pos[0], storeurl.Options{Namespace: ns, Prepare: true, Logger: quiet})
 			if err != nil {
 				t.Fatalf("open a store of its own: %v", err)
 			}
@@ -85,7 +85,7 @@ fails.`)
 		},
 		MaxDataSize: probe.MaxDataSize,
 		NewUnreachableStore: func(t testing.TB) sessionstore.Store {
-			st, err := storeurl.Open(t.Context(), unreachable, storeurl.Options{NoPing: true, Logger: quiet})
+			st, err := e.open(t.Context(), "store", unreachable, storeurl.Options{NoPing: true, Logger: quiet})
 			if err != nil {
 				t.Fatalf("open a store of an unreachable server: %v", err)
 			}

@@ -2,17 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
 	"github.com/sessionstore/sessionstore/internal/testservers/redistest"
+	"github.com/sessionstore/sessionstore/memory"
 )
 
 // TestCheck runs check against each backend's server: every rule passes or
@@ -103,3 +108,70 @@ func leftovers(t *testing.T, backend, u, pattern string) []string {
 	}
 	return nil // memcached cannot list its keys; check deletes what it wrote
 }
+
+// TestCheckReportsBrokenStore runs check over stores that break one rule
+// each: the command prints the rule as failed with the suite's message,
+// summarises the failure and exits 1.
+func TestCheckReportsBrokenStore(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wrap func(sessionstore.Store) sessionstore.Store
+		rule string
+	}{
+		{"fails to delete a missing id", func(s sessionstore.Store) sessionstore.Store {
+			return deleteMissingFails{s.(*memory.Store)}
+		}, "Delete/missing id is not an error"},
+		{"hides Touch", func(s sessionstore.Store) sessionstore.Store {
+			return noTouch{s.(*memory.Store)}
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut strings.Builder
+			code := runWith(t.Context(), []string{"check", "memory"}, &out, &errOut, tc.wrap)
+			if tc.rule == "" {
+				// A store without Touch: its rules are skipped, not failed.
+				if code != exitOK || !strings.Contains(out.String(), "SKIP  Touch (the store does not implement sessionstore.Toucher)") {
+					t.Errorf("exit %d:\n%s%s", code, out.String(), errOut.String())
+				}
+				return
+			}
+			if code != exitFailed {
+				t.Errorf("exit %d; want %d", code, exitFailed)
+			}
+			lines := strings.Split(out.String(), "\n")
+			i := slices.Index(lines, "FAIL  "+tc.rule)
+			if i < 0 || i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "      Delete of a missing id = no such id") {
+				t.Errorf("check did not print %q with the suite's message after it:\n%s", tc.rule, out.String())
+			}
+			if !strings.Contains(out.String(), "\nFAIL  memory: ") || !strings.HasSuffix(errOut.String(), " rules failed\n") {
+				t.Errorf("summary:\n%s\nstderr %q", out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+// deleteMissingFails breaks rule 3: deleting a missing id is an error.
+type deleteMissingFails struct{ *memory.Store }
+
+func (s deleteMissingFails) Delete(ctx context.Context, id string) error {
+	if _, found, err := s.Load(ctx, id); err == nil && !found {
+		return errors.New("no such id")
+	}
+	return s.Store.Delete(ctx, id)
+}
+
+// noTouch is a memory store without Touch.
+type noTouch struct{ s *memory.Store }
+
+func (n noTouch) Load(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	rec, found, err := n.s.Load(ctx, id)
+	rec.Version = 0 // versions belong to Swapper, which noTouch hides too
+	return rec, found, err
+}
+
+func (n noTouch) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
+	return n.s.Save(ctx, id, data, expiry)
+}
+
+func (n noTouch) Delete(ctx context.Context, id string) error { return n.s.Delete(ctx, id) }

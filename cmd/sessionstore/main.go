@@ -64,6 +64,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/term"
 
+	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/storeurl"
 )
 
@@ -110,6 +111,12 @@ func commands() []command {
 
 // run runs the command line args and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, stdout, stderr, nil)
+}
+
+// runWith is run with every store the command opens passed through wrap
+// when it is not nil: the tests give check a store that breaks a rule.
+func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, wrap func(sessionstore.Store) sessionstore.Store) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
@@ -118,14 +125,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch name {
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 && name == "help" {
-			return run(ctx, []string{args[1], "-h"}, stdout, stderr)
+			return runWith(ctx, []string{args[1], "-h"}, stdout, stderr, wrap)
 		}
 		usage(stdout)
 		return exitOK
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			e := &env{ctx: ctx, cmd: c, stdout: stdout, stderr: stderr, terminal: isTerminal(stderr)}
+			e := &env{ctx: ctx, cmd: c, stdout: stdout, stderr: stderr, terminal: isTerminal(stderr), wrap: wrap}
 			return e.exit(c.run(e, args[1:]))
 		}
 	}
@@ -158,6 +165,8 @@ type env struct {
 	// terminal reports whether stderr is a terminal: progress is then drawn
 	// in place, else printed as plain lines.
 	terminal bool
+	// wrap, when not nil, wraps every store opened (see runWith).
+	wrap func(sessionstore.Store) sessionstore.Store
 }
 
 // usageError is an error of the command line.
@@ -284,7 +293,11 @@ func (e *env) withTimeout(d time.Duration) (context.Context, context.CancelFunc)
 // open opens the store at arg, labelled in errors as label.
 func (e *env) open(ctx context.Context, label, arg string, o storeurl.Options) (*storeurl.Store, error) {
 	o.Label = label
-	return storeurl.Open(ctx, arg, o)
+	st, err := storeurl.Open(ctx, arg, o)
+	if err == nil && e.wrap != nil {
+		st.Store = e.wrap(st.Store)
+	}
+	return st, err
 }
 
 // closeStore closes st within a few seconds, whatever ctx says: a command
