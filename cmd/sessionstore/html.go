@@ -13,7 +13,6 @@ import (
 type histogram struct {
 	Op      *opStats
 	SVG     template.HTML
-	Buckets int
 }
 
 const (
