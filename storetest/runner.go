@@ -115,12 +115,11 @@ type runT struct {
 
 var _ tester = (*runT)(nil)
 
+// newRunT returns a subtest of parent (nil for the top) whose context
+// derives from ctx, its parent's for a subtest.
 func newRunT(ctx context.Context, parent *runT, name string, rep *runReport) *runT {
-	if parent != nil {
-		ctx = parent.ctx
-		if parent.name != "" {
-			name = parent.name + "/" + name
-		}
+	if parent != nil && parent.name != "" {
+		name = parent.name + "/" + name
 	}
 	t := &runT{name: name, parent: parent, rep: rep, start: time.Now(),
 		paused: make(chan struct{}), bodyDone: make(chan struct{})}
@@ -209,7 +208,7 @@ func (t *runT) Run(name string, f func(t tester)) bool {
 	t.mu.Lock()
 	t.children++
 	t.mu.Unlock()
-	sub := newRunT(nil, t, name, t.rep)
+	sub := newRunT(t.ctx, t, name, t.rep)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -11,8 +11,8 @@ import (
 // histogram is one operation's latencies in log-spaced buckets, drawn as an
 // inline SVG.
 type histogram struct {
-	Op      *opStats
-	SVG     template.HTML
+	Op  *opStats
+	SVG template.HTML
 }
 
 const (
