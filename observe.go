@@ -46,7 +46,7 @@ const (
 	EventRevoked                  // Revoke, RevokeSession or RevokeAll ended a session
 	EventExpired                  // a cookie named no live session: expired, revoked or unknown
 	EventUndecodable              // a stored session did not decode and was replaced
-	EventConflict                 // a compare-and-swap lost to another process: merged and retried
+	EventConflict                 // a compare-and-swap lost to another process: the latest record is reloaded, then merged and retried (or, if the session ended, EventDropped)
 	EventDropped                  // a request's changes were dropped: its session ended meanwhile
 )
 

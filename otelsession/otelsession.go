@@ -1,10 +1,16 @@
-// Package otelsession instruments a sessionstore.Store with OpenTelemetry:
-// a span for each store call, as a child of the request's span, and metrics
-// of call duration, errors by kind, compare-and-swap conflicts and record
-// size.
+// Package otelsession instruments a sessionstore.Manager and its Store with
+// OpenTelemetry: a span for each open and save of a request, as a child of
+// the request's span, a span for each store call under it, and metrics of
+// the sessions' lives (created, renewed, destroyed, ...), retries, call
+// duration, errors by kind, compare-and-swap conflicts and record size.
 //
-//	store, err := otelsession.WrapStore(redisStore, otelsession.Options{})
 //	m := sessionstore.New(store)
+//	err := otelsession.Instrument(m, otelsession.Options{})
+//
+// Instrument is [WrapStore] on m.Store plus [NewObserver] as m.Observer;
+// each can be used alone (WrapStore for a store used without a Manager).
+// This section and the next describe the store calls; NewObserver's doc
+// describes the Manager's spans and metrics.
 //
 // The wrapped store keeps exactly the optional capabilities of the store it
 // wraps, so a custom store is instrumented the same way as the backends of
@@ -58,6 +64,15 @@
 //	Save      86 ns   +35 ns, 0 allocs     +4.0 to 4.8 µs, 5 allocs
 //
 //	go test -run '^$' -bench Wrapped -benchmem ./otelsession/
+//
+// A Manager's step (open or save) with NewObserver as its Observer and no
+// provider costs 21–49 ns more and no allocation (its store calls cost what
+// is above). Instrumented with Instrument, store calls included, it costs
+// 1.3–1.4 µs more and 1 allocation with metrics read by the Prometheus
+// exporter, and 6.6–10 µs more and 11 allocations with the SDK tracing and
+// measuring (a bare step costs about 2 µs):
+//
+//	go test -run '^$' -bench 'Observer|Instrument' -benchmem ./otelsession/
 package otelsession
 
 import (

@@ -23,6 +23,7 @@
 //	go run ./cmd/demo -store 'postgres://user:password@localhost:5432/app'
 //	go run ./cmd/demo -store mongodb://localhost:27017/app
 //	go run ./cmd/demo -store memcache://localhost:11211,localhost:11212
+//	go run ./cmd/demo -metrics        # and OpenTelemetry metrics at /metrics
 //
 // -store takes one of these forms:
 //
@@ -39,6 +40,10 @@
 // and mongodb:// URLs pass through to their drivers (go-redis, pgx, the
 // MongoDB driver), which document them; redis+cluster:// and memcache://
 // take none.
+//
+// -metrics instruments the Manager and its store with package otelsession
+// and serves their metrics at /metrics in the Prometheus text format,
+// through the OpenTelemetry Prometheus exporter.
 //
 // Its forms need no CSRF token: the session cookie is SameSite=Lax, so
 // browsers do not send it with another site's POST, and net/http's
@@ -93,13 +98,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs.SetOutput(stdout)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "demo: a small web app showing sessionstore's server-side HTTP sessions at work.\n\n"+
-			"Usage: go run ./cmd/demo [-addr address] [-store store]\n\n")
+			"Usage: go run ./cmd/demo [-addr address] [-store store] [-metrics]\n\n")
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "localhost:8080", "`address` to listen on")
 	// The default is "" rather than "memory" so that the usage text does
 	// not end the list below with (default "memory").
 	storeArg := fs.String("store", "", "session `store`, one of:\n"+acceptedStores)
+	metrics := fs.Bool("metrics", false, "serve OpenTelemetry metrics of the sessions and the store at /metrics")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h asked for the usage text, which is printed
@@ -125,12 +131,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	}()
 
 	m := newManager(store)
+	handler := newApp(m)
+	if *metrics {
+		h, shutdown, err := withMetrics(m, handler)
+		if err != nil {
+			return err
+		}
+		defer shutdown(context.Background())
+		handler = h
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: newApp(m), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "sessionstore demo (store: %s) on %s\n", shownStore(*storeArg), serverURL(ln.Addr()))
 
 	served := make(chan error, 1)
