@@ -29,6 +29,13 @@ var harness = storetest.Harness{
 		s, _ := openStore(t, Options{})
 		return s
 	},
+	// A collection per name, in one database for the two stores of a
+	// subtest, so that they differ only in their collection.
+	NewNamedStore: func(t testing.TB, name string) sessionstore.Store {
+		s, _ := storeOn(t, namedDatabase(t), Options{Collection: "sessions_" + name})
+		return s
+	},
+	NestedNames: true,
 	MaxDataSize:     DefaultMaxDataSize,
 	ExpiryPrecision: 0,
 	NewUnreachableStore: func(t testing.TB) sessionstore.Store {
@@ -42,6 +49,21 @@ var harness = storetest.Harness{
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, harness) }
+
+// namedDatabases holds the database of each subtest that asks for named
+// stores.
+var namedDatabases sync.Map // testing.TB → *mongo.Database
+
+// namedDatabase returns the database of t's named stores, made on first use.
+func namedDatabase(t testing.TB) *mongo.Database {
+	if db, ok := namedDatabases.Load(t); ok {
+		return db.(*mongo.Database)
+	}
+	db, _ := mongotest.New(t)
+	namedDatabases.Store(t, db)
+	t.Cleanup(func() { namedDatabases.Delete(t) })
+	return db
+}
 
 func BenchmarkStore(b *testing.B) { storetest.RunBenchmarks(b, harness) }
 
