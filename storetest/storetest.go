@@ -51,7 +51,10 @@ type Harness struct {
 	// The suite gives it pairs that careless stores mix up (names differing
 	// only in case, in a separator, or past the 63rd byte, where PostgreSQL
 	// cuts identifiers) and checks that the two stores never see each
-	// other's records. Without it those Isolation subtests are skipped.
+	// other's records. It returns nil for a name the store refuses (as the
+	// PostgreSQL store refuses a table name longer than 63 bytes): refusing
+	// a name is as safe as keeping it apart. Without it those Isolation
+	// subtests are skipped.
 	NewNamedStore func(t testing.TB, name string) sessionstore.Store
 
 	// NestedNames reports that two stores stay apart even when the name of
