@@ -697,3 +697,71 @@ func TestCompareAndSwapOneWinner(t *testing.T) {
 		}
 	}
 }
+
+// TestIterateRechecksExpiryAfterCopy checks that a record which expires
+// while Iterate is calling fn, at exactly the clock's time, is not visited:
+// Iterate copies a shard's live records, then checks each again before
+// calling fn, as fn may be slow.
+func TestIterateRechecksExpiryAfterCopy(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newStore(t, memory.Options{Now: clk.Now})
+	exp := clk.After(time.Second)
+	// Enough records that some shard holds several, which one copy takes.
+	for i := range 256 {
+		mustSave(t, s, fmt.Sprint("id ", i), []byte("x"), exp)
+	}
+	visits := 0
+	err := s.Iterate(context.Background(), func(string, sessionstore.Record) bool {
+		visits++
+		clk.Advance(exp.Sub(clk.Now())) // now is exactly every record's expiry
+		return true
+	})
+	if err != nil || visits != 1 {
+		t.Errorf("Iterate = %v after %d visits; want 1 visit: the others expired at the first", err, visits)
+	}
+}
+
+// TestNoTornReads checks that a Load running beside Saves that overwrite a
+// record in place returns one whole write, for data at the largest size
+// overwritten in place and above it. The race detector sees a torn read
+// too; without it the bytes show it.
+func TestNoTornReads(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{8 << 10, 16 << 10} {
+		t.Run(fmt.Sprint(size, " bytes"), func(t *testing.T) {
+			s := newStore(t, memory.Options{})
+			ctx := context.Background()
+			writes := [2][]byte{bytes.Repeat([]byte{'a'}, size), bytes.Repeat([]byte{'b'}, size)}
+			expiry := time.Now().Add(time.Hour)
+			mustSave(t, s, "id", writes[0], expiry)
+			stop := time.Now().Add(200 * time.Millisecond)
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for i := 0; time.Now().Before(stop); i++ {
+					if err := s.Save(ctx, "id", writes[i%2], expiry); err != nil {
+						t.Errorf("Save = %v", err)
+						return
+					}
+				}
+			})
+			for range 2 {
+				wg.Go(func() {
+					for time.Now().Before(stop) {
+						rec, _, err := s.Load(ctx, "id")
+						if err != nil {
+							t.Errorf("Load = %v", err)
+							return
+						}
+						if !bytes.Equal(rec.Data, writes[0]) && !bytes.Equal(rec.Data, writes[1]) {
+							t.Errorf("Load returned a mix of two writes: %d a's, %d b's",
+								bytes.Count(rec.Data, []byte{'a'}), bytes.Count(rec.Data, []byte{'b'}))
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}

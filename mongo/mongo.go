@@ -158,9 +158,9 @@ func NewCollection(coll *mongo.Collection, opts Options) (*Store, error) {
 
 func newStore(coll *mongo.Collection, opts Options) (*Store, error) {
 	s := &Store{
-		coll:     coll,
-		maxData:  opts.MaxDataSize,
-		interval: opts.CleanupInterval,
+		coll:      coll,
+		maxData:   opts.MaxDataSize,
+		interval:  opts.CleanupInterval,
 		log:       opts.Logger,
 		seed:      maphash.MakeSeed(),
 		detecting: make(chan struct{}, 1),

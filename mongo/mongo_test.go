@@ -37,7 +37,7 @@ var harness = storetest.Harness{
 		s, _ := storeOn(t, namedDatabase(t), Options{Collection: "sessions_" + name})
 		return s
 	},
-	NestedNames: true,
+	NestedNames:     true,
 	MaxDataSize:     DefaultMaxDataSize,
 	ExpiryPrecision: 0,
 	NewUnreachableStore: func(t testing.TB) sessionstore.Store {
