@@ -809,12 +809,19 @@ func (s *suite) countLive(t tester, st *store) {
 	s.wantCount(t, st, 4)
 }
 
+// countRecords is how many live and how many expiring records
+// countExpired saves: enough that a store keeping them in shards or
+// buckets has both kinds in most of them.
+const countRecords = 100
+
 func (s *suite) countExpired(t tester, st *store) {
-	s.save(t, st, "live", payload("live", 10), time.Now().Add(longLife))
 	expiry := time.Now().Add(shortLife)
-	s.save(t, st, "expiring", payload("expiring", 10), expiry)
+	for i := range countRecords {
+		s.save(t, st, fmt.Sprint("live ", i), payload("live", 10), time.Now().Add(longLife))
+		s.save(t, st, fmt.Sprint("expiring ", i), payload("expiring", 10), expiry)
+	}
 	sleepUntil(t, s.goneAt(expiry))
-	s.wantCount(t, st, 1)
+	s.wantCount(t, st, countRecords)
 }
 
 func (s *suite) countIsolated(t tester, a *store) {
