@@ -778,3 +778,22 @@ func TestNoTornReads(t *testing.T) {
 		})
 	}
 }
+
+// TestFullStoreSaveAtNow checks that on a full store, a Save of a new id
+// whose expiry is exactly now stores nothing and succeeds, as a Save of an
+// expiry in the past does: the record would be gone at once, so it needs no
+// room.
+func TestFullStoreSaveAtNow(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newStore(t, memory.Options{MaxSessions: 1, CleanupInterval: -1, Now: clk.Now})
+	mustSave(t, s, "live", []byte("x"), clk.After(time.Hour))
+	for _, exp := range []time.Time{clk.Now(), clk.After(-time.Second)} {
+		if err := s.Save(context.Background(), "new", []byte("y"), exp); err != nil {
+			t.Errorf("Save of a new id expiring at %v on a full store = %v; want nil", exp, err)
+		}
+	}
+	if _, ok := mustLoad(t, s, "live"); !ok {
+		t.Error("the live record is gone")
+	}
+}
