@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -339,8 +340,40 @@ func (s *suite) contextChecks() []check {
 			empty = o.name + " of a missing id with a cancelled context fails with context.Canceled"
 		}
 		checks = append(checks, check{name: empty, run: func(t tester, st *store) { s.contextEmpty(t, st, o) }})
+		checks = append(checks, check{
+			name: o.name + " failing as its deadline passes during the call wraps context.DeadlineExceeded",
+			run:  func(t tester, st *store) { s.contextDuring(t, st, o) },
+		})
 	}
 	return checks
+}
+
+// duringAttempts is how many deadlines contextDuring tries, duringStep
+// apart, so that some pass while the call is under way on any store.
+const (
+	duringAttempts = 20
+	duringStep     = 100 * time.Microsecond
+)
+
+// contextDuring calls o with deadlines from 0 to 2 ms ahead: a call that
+// fails once its deadline has passed must say so, whatever the driver made
+// of the cut (a closed connection, an I/O timeout).
+func (s *suite) contextDuring(t tester, st *store, o op) {
+	s.save(t, st, "id", payload("id", 10), time.Now().Add(longLife))
+	for i := range duringAttempts {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(i)*duringStep)
+		var err error
+		ok := within(t, promptly, o.name, func() { _, err = o.call(ctx, st, "id") })
+		ended := ctx.Err()
+		cancel()
+		if !ok {
+			return
+		}
+		if err != nil && ended != nil && !errors.Is(err, ended) {
+			t.Errorf("%s with a deadline %v ahead = %v; want an error wrapping %v", o.name, time.Duration(i)*duringStep, err, ended)
+			return
+		}
+	}
 }
 
 // contextEmpty is contextEnded on an empty store: a store that looks the

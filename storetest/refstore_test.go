@@ -110,6 +110,7 @@ const (
 	faultClosedDropsWrites     // after Close, writes answer nil and do nothing
 	faultLeaksGoroutine        // Close leaves its goroutine running
 	faultRemovesExpiredRacily  // a Load meeting an expired record deletes the id later
+	faultLosesDeadlineMidCall  // reports a deadline passing during a call as a closed connection
 )
 
 func newTable() *table { return &table{records: make(map[string]refRecord)} }
@@ -125,6 +126,13 @@ func (s *refStore) begin(ctx context.Context, op, id string) error {
 	}
 	if err := ctx.Err(); err != nil && s.fault != faultIgnoresContext && s.fault != faultContextAfterLookup {
 		return fmt.Errorf("refstore: %s: %w", op, err)
+	}
+	if s.fault == faultLosesDeadlineMidCall {
+		// A round trip, cut by the deadline the way some drivers report it.
+		time.Sleep(200 * time.Microsecond)
+		if ctx.Err() != nil {
+			return fmt.Errorf("refstore: %s: connection closed", op)
+		}
 	}
 	if op == "iterate" || op == "count" {
 		return nil

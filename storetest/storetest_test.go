@@ -185,6 +185,8 @@ var brokenStores = []struct {
 		"Close/after Close, no goroutine the store started is left"},
 	{"removes an expired record it met after a new one was saved", faultRemovesExpiredRacily, 0,
 		"Concurrency/a record saved while others load its expired predecessor stays"},
+	{"reports a deadline passing during a Load as a closed connection", faultLosesDeadlineMidCall, 0,
+		"Context/Load failing as its deadline passes during the call wraps context.DeadlineExceeded"},
 	{"answers 1.2 s after the deadline on an unreachable database", noFault, faultDeadSlow,
 		"Unreachable/Load fails within the deadline and never reports found"},
 }
