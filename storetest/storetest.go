@@ -109,11 +109,11 @@ const (
 	// suite checks that a record is gone, and how long before it a Load must
 	// have returned to show a record dropped early: room for a database that
 	// keeps milliseconds and a clock read a little apart from the test's,
-	// yet tight enough that a store returning records even 20 ms stale, or
-	// dropping them 20 ms early, fails.
+	// yet tight enough that a store returning records even 10 ms stale
+	// fails.
 	clockSlack = 10 * time.Millisecond
 	// nearExpiry is how long before a record's expiry the suite checks that
-	// it is still found.
+	// it is still found: a store dropping records 30 ms early fails.
 	nearExpiry = 30 * time.Millisecond
 	// longLife is the lifetime of records that must stay live during a test.
 	longLife = time.Hour
