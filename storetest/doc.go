@@ -67,8 +67,8 @@
 // record saved to live 300 ms must be found 30 ms before its expiry and gone
 // 10 ms after it (plus the store's precision). A store that checks expiry
 // itself, or a database that does so exactly (Redis, a SQL WHERE clause), has
-// an ExpiryPrecision of 0, and so fails when it returns a record even 10 ms
-// stale. A store whose database counts in coarser steps declares how late a
+// an ExpiryPrecision of 0, and so fails when it returns a record more than
+// 10 ms stale. A store whose database counts in coarser steps declares how late a
 // record may still be returned: memcached counts whole seconds, so 1 s. The
 // suite then checks "gone" that much later, and never earlier than the rule
 // allows: a record saved to expire in 2 s is found at 1 s and gone at 3 s on

@@ -109,7 +109,7 @@ const (
 	// suite checks that a record is gone, and how long before it a Load must
 	// have returned to show a record dropped early: room for a database that
 	// keeps milliseconds and a clock read a little apart from the test's,
-	// yet tight enough that a store returning records even 10 ms stale
+	// yet tight enough that a store returning records more than 10 ms stale
 	// fails.
 	clockSlack = 10 * time.Millisecond
 	// nearExpiry is how long before a record's expiry the suite checks that
