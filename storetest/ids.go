@@ -30,6 +30,7 @@ var oddIDs = []struct{ label, id string }{
 	{"CR LF", "a\r\nb"},
 	{"memcached command", "k\r\ndelete k\r\n"},
 	{"control bytes", "\x01\x02\x1b[31m\x7f"},
+	{"DEL byte", "a\x7fb"},
 	{"non-UTF-8", "\xff\xfe\xc3\x28"},
 	{"Unicode", "séance-セッション-🍪"},
 	{"percent-encoded", "a%20b"},
