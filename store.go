@@ -206,6 +206,22 @@ func CheckID(id string) error {
 	return nil
 }
 
+// ContextErr returns ctx.Err(), or context.DeadlineExceeded once ctx's
+// deadline has passed even if ctx.Err() does not say so yet. A driver that
+// cuts a call at the deadline itself (a socket deadline, an I/O timeout)
+// returns a moment before the context's own timer fires; backends wrap
+// ContextErr, not ctx.Err(), into the error of a call that failed, so that
+// the error wraps the context's whenever the context had ended.
+func ContextErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
 // CheckData reports whether a Save or CompareAndSwap of data under id may go
 // ahead on a store whose documented maximum is maxSize bytes: id passes
 // CheckID, and data is at most maxSize bytes, else an error wrapping

@@ -407,7 +407,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	if cerr := sessionstore.ContextErr(ctx); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("memcache: %s: %w: %w", op, cerr, err)
 	}
 	return fmt.Errorf("memcache: %s: %w", op, err)

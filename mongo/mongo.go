@@ -696,7 +696,7 @@ func ttlUnsupported(err error) bool {
 // context ended, which the driver does not promise for every path (a server
 // selection that gave up, a connection closed under a cancelled call).
 func wrap(ctx context.Context, op string, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	if cerr := sessionstore.ContextErr(ctx); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("mongo: %s: %w: %w", op, cerr, err)
 	}
 	return fmt.Errorf("mongo: %s: %w", op, err)
