@@ -82,7 +82,7 @@ const (
 
 	// Faults added for issue 13, the gaps found by broken stores the suite
 	// had never seen.
-	faultStaleLoad             // returns records up to 80 ms past their expiry
+	faultStaleLoad             // returns records up to 150 ms past their expiry
 	faultDropsEarly            // drops records 70 ms before their expiry
 	faultSecondsBoundary       // compares expiries in whole seconds, with <
 	faultZeroExpiryNever       // reads a zero expiry as "never"
@@ -188,7 +188,7 @@ func (s *refStore) lookupCtx(ctx context.Context, op string) error {
 func (s *refStore) expired(expiry, now time.Time) bool {
 	switch s.fault {
 	case faultStaleLoad:
-		return !now.Before(expiry.Add(80 * time.Millisecond))
+		return !now.Before(expiry.Add(150 * time.Millisecond))
 	case faultDropsEarly:
 		return !now.Before(expiry.Add(-70 * time.Millisecond))
 	case faultSecondsBoundary:
