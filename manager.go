@@ -1,11 +1,11 @@
 package sessionstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -25,9 +25,12 @@ var (
 	// ErrorHandler can then only log or count the error.
 	ErrHeaderSent = errors.New("sessionstore: response header already sent")
 
-	// ErrConflict is wrapped when a save lost the compare-and-swap race to
-	// concurrent requests of the same session 10 times in a row.
-	ErrConflict = errors.New("sessionstore: session changed concurrently too often")
+	// ErrConflict is wrapped, together with the context's error, when a save
+	// kept losing the compare-and-swap race to other processes writing the
+	// same session until the request's context ended. Concurrent requests
+	// of one session in one process never cause it: their saves are
+	// combined (see [Session]).
+	ErrConflict = errors.New("sessionstore: session changed concurrently until the request ended")
 )
 
 // Defaults of the Manager's settings, as New sets them.
@@ -37,11 +40,6 @@ const (
 )
 
 const (
-	// maxSwapAttempts bounds the compare-and-swap tries of one save.
-	maxSwapAttempts = 10
-	// swapBackoff is the base of the random, growing pause between tries,
-	// which spreads out requests that would otherwise keep colliding.
-	swapBackoff = 50 * time.Microsecond
 	// touchDivisor sets how far an idle session's expiry must move before it
 	// is written back: IdleTimeout/touchDivisor. See Manager.IdleTimeout.
 	touchDivisor = 10
@@ -113,7 +111,9 @@ type Manager struct {
 	// must not write to w and can only log or count the error.
 	//
 	// Default nil: log the error with Logger at level Error and, unless the
-	// header was sent, reply 500 Internal Server Error.
+	// header was sent, reply 500 Internal Server Error. An error that is
+	// only the request's own context cancelled (the client went away) is
+	// logged at level Debug and gets no reply.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives the errors the default ErrorHandler handles, and a
@@ -123,8 +123,27 @@ type Manager struct {
 	// Default nil: slog.Default() at the time of logging.
 	Logger *slog.Logger
 
+	// Observer, when set, sees each request's open and save begin and end,
+	// and each event of a session's life (see [Observer]); package
+	// otelsession provides one for OpenTelemetry.
+	//
+	// Default nil: nothing observed, at no cost.
+	Observer Observer
+
+	// MaxOwnerSessions caps the live sessions of one owner (see
+	// Session.LogIn). A login over the cap first drops the entries of
+	// sessions that ended, then ends the owner's oldest session.
+	//
+	// Default DefaultMaxOwnerSessions (100), also used when not positive.
+	MaxOwnerSessions int
+
 	// now is the clock, replaced by tests.
 	now func() time.Time
+
+	// commits queues the concurrent saves of each stored session.
+	commits commitQueues
+	// ownerLocks serialises the updates of each owner's index.
+	ownerLocks keyedLocks
 }
 
 // bufPool holds buffers for encoding records; stores do not keep the data
@@ -173,9 +192,25 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error
 // Revoke deletes the stored session with the given store key, as
 // [Session.Key] and [Manager.Iterate] report it: the key is used as is,
 // never hashed again.
+//
+// A session bound to an owner is also taken off the owner's list, at the
+// cost of a load of the session first.
 func (m *Manager) Revoke(ctx context.Context, key string) error {
+	rec, found, err := m.Store.Load(ctx, key)
+	if err != nil {
+		return fmt.Errorf("sessionstore: revoke: %w", err)
+	}
 	if err := m.Store.Delete(ctx, key); err != nil {
 		return fmt.Errorf("sessionstore: revoke: %w", err)
+	}
+	if !found {
+		return nil
+	}
+	m.observe(ctx, EventRevoked)
+	if st, err := decodeState(rec.Data, m.codec()); err == nil && st.owner != "" {
+		if err := m.removeFromIndex(ctx, st.owner, key); err != nil {
+			return fmt.Errorf("sessionstore: revoke: %w", err)
+		}
 	}
 	return nil
 }
@@ -190,6 +225,8 @@ type StoredSession struct {
 	Created   time.Time
 	Expiry    time.Time
 	Permanent bool
+	// Owner is the owner the session is bound to (Session.LogIn), or "".
+	Owner string
 }
 
 // Iterate calls fn for each live stored session until fn returns false, for
@@ -204,6 +241,9 @@ func (m *Manager) Iterate(ctx context.Context, fn func(StoredSession) bool) erro
 		return fmt.Errorf("sessionstore: iterate: %T cannot iterate: %w", m.Store, errors.ErrUnsupported)
 	}
 	err := it.Iterate(ctx, func(key string, rec Record) bool {
+		if _, fwd := forwardOf(rec.Data); fwd || isIndex(rec.Data) {
+			return true // the old id of a renewed session, or an owner's index
+		}
 		st, err := decodeState(rec.Data, m.codec())
 		if err != nil {
 			m.logger().WarnContext(ctx, "sessionstore: iterate: skipping a session that does not decode", "error", err)
@@ -211,13 +251,35 @@ func (m *Manager) Iterate(ctx context.Context, fn func(StoredSession) bool) erro
 		}
 		return fn(StoredSession{
 			Key: key, Values: st.values, Flashes: st.flashes,
-			Created: st.created, Expiry: rec.Expiry, Permanent: st.permanent,
+			Created: st.created, Expiry: rec.Expiry, Permanent: st.permanent, Owner: st.owner,
 		})
 	})
 	if err != nil {
 		return fmt.Errorf("sessionstore: iterate: %w", err)
 	}
 	return nil
+}
+
+// Lookup returns the stored session with the given store key, as
+// [Session.Key] and [Manager.Iterate] report it (never hashed again). It
+// reports false for a missing or expired key, the old id of a renewed
+// session (a forward) and a record that does not decode.
+func (m *Manager) Lookup(ctx context.Context, key string) (StoredSession, bool, error) {
+	rec, found, err := m.Store.Load(ctx, key)
+	if err != nil {
+		return StoredSession{}, false, fmt.Errorf("sessionstore: lookup: %w", err)
+	}
+	if !found {
+		return StoredSession{}, false, nil
+	}
+	st, err := decodeState(rec.Data, m.codec())
+	if err != nil {
+		return StoredSession{}, false, nil
+	}
+	return StoredSession{
+		Key: key, Values: st.values, Flashes: st.flashes, Created: st.created,
+		Expiry: rec.Expiry, Permanent: st.permanent, Owner: st.owner,
+	}, true, nil
 }
 
 // newSession returns a new, empty session.
@@ -234,18 +296,31 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if id == "" {
 		return nil, nil
 	}
+	ctx, end := m.begin(r.Context(), StepOpen)
+	s, err := m.loadID(ctx, id)
+	if end != nil {
+		end(err)
+	}
+	return s, err
+}
+
+// loadID returns the stored session of id, or nil.
+func (m *Manager) loadID(ctx context.Context, id string) (*Session, error) {
 	key := m.storeKey(id)
-	rec, found, err := m.Store.Load(r.Context(), key)
+	rec, found, err := m.Store.Load(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("sessionstore: open: %w", err)
 	}
-	if !found {
+	if _, fwd := forwardOf(rec.Data); !found || fwd {
+		// A forward is the old id of a renewed session: never adopted.
+		m.observe(ctx, EventExpired)
 		return nil, nil
 	}
 	s := m.newSession()
 	st, err := decodeState(rec.Data, m.codec())
 	if err != nil {
-		m.logger().WarnContext(r.Context(), "sessionstore: stored session does not decode; starting a fresh one", "error", err)
+		m.logger().WarnContext(ctx, "sessionstore: stored session does not decode; starting a fresh one", "error", err)
+		m.observe(ctx, EventUndecodable)
 		s.key, s.stale = key, true
 		return s, nil
 	}
@@ -266,7 +341,25 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 	if !s.dirty() && (!s.stored || m.IdleTimeout <= 0) {
 		return nil // the common case, kept free of clock reads
 	}
-	sv := saving{m: m, s: s, ctx: r.Context(), now: m.clock(), late: late}
+	if s.dropped {
+		// The session ended under this request: what it changes afterwards
+		// is dropped too, and no stray session is created.
+		s.ops = clearOps(s.ops)
+		s.renew, s.destroyed, s.stale = false, false, false
+		return nil
+	}
+	ctx, end := m.begin(r.Context(), StepSave)
+	sv := saving{m: m, s: s, ctx: ctx, now: m.clock(), late: late}
+	err := sv.run(h, r)
+	if end != nil {
+		end(err)
+	}
+	return err
+}
+
+// run saves a session that has something to write (or refresh) on h.
+func (sv *saving) run(h http.Header, r *http.Request) error {
+	m, s, late := sv.m, sv.s, sv.late
 	if !s.dirty() {
 		return sv.refresh()
 	}
@@ -278,7 +371,7 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 	drop := s.dropCookie
 	s.dropCookie = false
 	switch {
-	case sv.newID || (s.stored && s.permanent != wasPermanent):
+	case sv.newID || (s.stored && !s.merged && s.permanent != wasPermanent):
 		if late { // create and renew refuse a new id when late: Permanent changed
 			return fmt.Errorf("sessionstore: save: Permanent changed; the cookie cannot follow: %w", ErrHeaderSent)
 		}
@@ -299,28 +392,90 @@ type saving struct {
 	newID bool // the session got a fresh id: the client needs its cookie
 }
 
-// commit writes the changes of the session to the store.
+// commit writes the changes of the session to the store, then keeps the
+// owner's index in step (see owners.go).
 func (sv *saving) commit() error {
 	s := sv.s
-	if s.destroyed || s.stale {
+	oldKey, lg := s.key, s.login
+	if err := sv.write(); err != nil {
+		return err
+	}
+	return sv.index(oldKey, lg)
+}
+
+// write writes the changes of the session to the store.
+func (sv *saving) write() error {
+	s := sv.s
+	sw, versioned := sv.m.Store.(Swapper)
+	if s.stale || s.destroyed && !(versioned && s.stored) {
 		if err := sv.discard(); err != nil {
 			return err
 		}
+	}
+	if s.renew && s.stored && !s.destroyed && !s.empty() && sv.late {
+		return fmt.Errorf("sessionstore: save: RenewID needs a new cookie; nothing saved: %w", ErrHeaderSent)
+	}
+	if versioned && s.stored {
+		if err := sv.queued(sw); err != nil {
+			return err
+		}
+		if s.stored || s.dropped {
+			return nil
+		}
+		// Destroyed: what the request stored after Destroy goes under a new id.
 	}
 	if !s.stored {
 		return sv.create()
 	}
 	if s.renew && !s.empty() {
-		if sv.late {
-			return fmt.Errorf("sessionstore: save: RenewID needs a new cookie; nothing saved: %w", ErrHeaderSent)
-		}
 		return sv.renew()
 	}
 	s.renew = false // an emptied session is deleted: nothing to renew
-	if sw, ok := sv.m.Store.(Swapper); ok {
-		return sv.swapLoop(sw)
-	}
 	return sv.overwrite()
+}
+
+// index updates the owner's index after a save that logged in (lg), renewed
+// an owned session stored under oldKey, or destroyed one. A login whose
+// index write fails is undone, so that no live session is missing from its
+// owner's list.
+func (sv *saving) index(oldKey string, lg *login) error {
+	s, m := sv.s, sv.m
+	if s.endOwner != "" {
+		owner, key := s.endOwner, cmp.Or(s.endedKey, oldKey)
+		s.endOwner, s.endedKey = "", ""
+		if err := m.removeFromIndex(sv.ctx, owner, key); err != nil {
+			// The session is gone: its entry is never listed, and pruned later.
+			m.logger().WarnContext(sv.ctx, "sessionstore: a destroyed session stays in its owner's index", "error", err)
+		}
+	}
+	switch {
+	case s.dropped || !s.stored || !sv.newID:
+		s.login = nil
+		return nil
+	case lg != nil && s.owner == lg.owner:
+		s.login = nil
+		if err := m.addToIndex(sv.ctx, lg.owner, s.key, &s.state, lg.meta); err != nil {
+			sv.undoLogin()
+			return fmt.Errorf("sessionstore: save: log in: %w", err)
+		}
+	case s.owner != "" && oldKey != "":
+		if err := m.moveInIndex(sv.ctx, s.owner, oldKey, s.key); err != nil {
+			return fmt.Errorf("sessionstore: save: renew an owned session: %w", err)
+		}
+	}
+	return nil
+}
+
+// undoLogin deletes the session a failed login saved.
+func (sv *saving) undoLogin() {
+	s := sv.s
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(sv.ctx), cleanupTimeout)
+	defer cancel()
+	if err := sv.m.Store.Delete(ctx, s.key); err != nil {
+		sv.m.logger().ErrorContext(ctx, "sessionstore: a login failed and its session could not be deleted", "error", err)
+	}
+	s.forget()
+	sv.newID = false
 }
 
 // discard deletes the record of a destroyed or undecodable session and
@@ -332,6 +487,9 @@ func (sv *saving) discard() error {
 			return fmt.Errorf("sessionstore: save: delete: %w", err)
 		}
 		s.dropCookie = true
+		if s.destroyed && !s.stale {
+			sv.m.observe(sv.ctx, EventDestroyed)
+		}
 	}
 	s.forget()
 	s.destroyed, s.stale, s.renew = false, false, false
@@ -364,59 +522,25 @@ func (sv *saving) create() error {
 	}
 	s.id, s.key, s.stored, s.version = id, key, true, 0
 	sv.newID = true
+	sv.m.observe(sv.ctx, EventCreated)
 	return nil
 }
 
-// renew stores the session under a fresh id and deletes the old record. With
-// a Swapper the old record is deleted only over the version loaded; when a
-// concurrent request wrote it meanwhile, its changes are merged in and the
-// new record saved again.
+// renew stores the session under a fresh id and deletes the old record, on
+// a store without Swapper (a versioned store renews in a batch).
 func (sv *saving) renew() error {
 	s := sv.s
 	oldKey, id := s.key, newID()
 	key := sv.m.storeKey(id)
-	sw, versioned := sv.m.Store.(Swapper)
-	gone := false // the old record vanished (revoked, destroyed) meanwhile
-	for attempt := 1; ; attempt++ {
-		if err := sv.saveAs(key); err != nil {
-			return err
-		}
-		if gone {
-			break
-		}
-		if !versioned {
-			if err := sv.m.Store.Delete(sv.ctx, oldKey); err != nil {
-				return fmt.Errorf("sessionstore: save: delete old id: %w", err)
-			}
-			break
-		}
-		ok, err := sw.CompareAndSwap(sv.ctx, oldKey, s.version, nil, sv.now.Add(-time.Hour))
-		if err != nil {
-			return fmt.Errorf("sessionstore: save: delete old id: %w", err)
-		}
-		if ok {
-			break
-		}
-		if err := sv.retry(attempt); err != nil {
-			return err
-		}
-		found, err := sv.reload()
-		if err != nil {
-			return err
-		}
-		if !found && s.empty() {
-			// Only this request's changes remain, and they leave nothing.
-			if err := sv.m.Store.Delete(sv.ctx, key); err != nil {
-				return fmt.Errorf("sessionstore: save: delete: %w", err)
-			}
-			s.forget()
-			s.dropCookie, s.renew = true, false
-			return nil
-		}
-		gone = !found
+	if err := sv.saveAs(key); err != nil {
+		return err
+	}
+	if err := sv.m.Store.Delete(sv.ctx, oldKey); err != nil {
+		return fmt.Errorf("sessionstore: save: delete old id: %w", err)
 	}
 	s.id, s.key, s.stored, s.version, s.renew = id, key, true, 0, false
 	sv.newID = true
+	sv.m.observe(sv.ctx, EventRenewed)
 	return nil
 }
 
@@ -428,76 +552,6 @@ func (sv *saving) saveAs(key string) error {
 	}
 	sv.s.expiry = exp
 	return nil
-}
-
-// swapLoop writes the session over the version it loaded, or deletes it when
-// it became empty. When a concurrent request saved first, it loads that
-// record, applies this request's changes again and tries anew.
-func (sv *saving) swapLoop(sw Swapper) error {
-	s := sv.s
-	for attempt := 1; ; attempt++ {
-		swapped, err := sv.swap(sw)
-		if err != nil || swapped {
-			return err
-		}
-		if err := sv.retry(attempt); err != nil {
-			return err
-		}
-		found, err := sv.reload()
-		if err != nil {
-			return err
-		}
-		if !found {
-			s.forget()
-			s.dropCookie = true
-			return sv.create()
-		}
-	}
-}
-
-// swap makes one compare-and-swap of swapLoop.
-func (sv *saving) swap(sw Swapper) (bool, error) {
-	s := sv.s
-	if s.empty() {
-		ok, err := sw.CompareAndSwap(sv.ctx, s.key, s.version, nil, sv.now.Add(-time.Hour))
-		if err != nil {
-			return false, fmt.Errorf("sessionstore: save: delete: %w", err)
-		}
-		if ok {
-			s.forget()
-			s.dropCookie = true
-		}
-		return ok, nil
-	}
-	var swapped bool
-	exp := sv.expiry()
-	err := sv.m.withRecord(s, func(data []byte) (err error) {
-		swapped, err = sw.CompareAndSwap(sv.ctx, s.key, s.version, data, exp)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("sessionstore: save: %w", err)
-	}
-	if swapped {
-		s.expiry = exp
-	}
-	return swapped, nil
-}
-
-// retry fails after the last attempt, else pauses a random, growing time
-// so that colliding requests spread out.
-func (sv *saving) retry(attempt int) error {
-	if attempt >= maxSwapAttempts {
-		return fmt.Errorf("sessionstore: save: %d tries: %w", attempt, ErrConflict)
-	}
-	t := time.NewTimer(rand.N(swapBackoff << attempt))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-sv.ctx.Done():
-		return fmt.Errorf("sessionstore: save: %w", sv.ctx.Err())
-	}
 }
 
 // overwrite saves the session over its record without a version check (the
@@ -513,36 +567,6 @@ func (sv *saving) overwrite() error {
 		return nil
 	}
 	return sv.saveAs(s.key)
-}
-
-// reload replaces the state of the session by the record now stored under
-// its key with this request's changes applied again. It reports false when
-// the record is gone or no longer decodes; the state then holds only this
-// request's changes.
-func (sv *saving) reload() (bool, error) {
-	s := sv.s
-	rec, found, err := sv.m.Store.Load(sv.ctx, s.key)
-	if err != nil {
-		return false, fmt.Errorf("sessionstore: save: reload: %w", err)
-	}
-	var st state
-	if found {
-		if st, err = decodeState(rec.Data, sv.m.codec()); err != nil {
-			sv.m.logger().WarnContext(sv.ctx, "sessionstore: stored session does not decode; starting a fresh one", "error", err)
-			found = false
-		}
-	}
-	if !found {
-		st = state{created: sv.now, permanent: s.permDefault}
-	}
-	for i := range s.ops {
-		s.ops[i].apply(&st)
-	}
-	s.state = st
-	if found {
-		s.version, s.expiry, s.raw = rec.Version, rec.Expiry, rec.Data
-	}
-	return found, nil
 }
 
 // refresh moves the expiry of an unchanged stored session forward when the
@@ -572,11 +596,13 @@ func (sv *saving) refresh() error {
 
 // expiry returns when the session expires if saved now:
 // min(created + Lifetime, now + IdleTimeout).
-func (sv *saving) expiry() time.Time {
-	m := sv.m
-	exp := sv.s.created.Add(m.lifetime())
+func (sv *saving) expiry() time.Time { return sv.m.expiryOf(&sv.s.state, sv.now) }
+
+// expiryOf returns when a session of state st expires if saved at now.
+func (m *Manager) expiryOf(st *state, now time.Time) time.Time {
+	exp := st.created.Add(m.lifetime())
 	if m.IdleTimeout > 0 {
-		if idle := sv.now.Add(m.IdleTimeout); idle.Before(exp) {
+		if idle := now.Add(m.IdleTimeout); idle.Before(exp) {
 			return idle
 		}
 	}
@@ -644,6 +670,7 @@ func (m *Manager) writeCookie(h http.Header, r *http.Request, s *Session, now ti
 		return fmt.Errorf("sessionstore: save: %w", err)
 	}
 	addVary(h)
+	addNoCacheCookie(h)
 	return nil
 }
 
@@ -651,6 +678,11 @@ func (m *Manager) writeCookie(h http.Header, r *http.Request, s *Session, now ti
 func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	if m.ErrorHandler != nil {
 		m.ErrorHandler(w, r, err)
+		return
+	}
+	if clientGone(r, err) {
+		m.logger().DebugContext(r.Context(), "sessionstore: the client went away during the request",
+			"error", err, "method", r.Method, "path", r.URL.Path)
 		return
 	}
 	m.logger().ErrorContext(r.Context(), "sessionstore: session error",
@@ -687,6 +719,29 @@ func (m *Manager) clock() time.Time {
 		return m.now()
 	}
 	return time.Now()
+}
+
+// clientGone reports whether err is only the end of r's own context by
+// cancellation: the client closed the connection (a closed tab, a dropped
+// favicon request), which is no server error. A deadline that passed is.
+func clientGone(r *http.Request, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled)
+}
+
+// addNoCacheCookie marks a response that sets or clears the session cookie
+// so that no shared cache hands the cookie to another client: a
+// Cache-Control of no-cache="Set-Cookie" (RFC 9111 section 5.2.2.4), unless
+// the response is already private or not stored at all.
+func addNoCacheCookie(h http.Header) {
+	for _, v := range h["Cache-Control"] {
+		for d := range strings.SplitSeq(v, ",") {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if d == "no-store" || d == "private" || d == `no-cache="set-cookie"` {
+				return
+			}
+		}
+	}
+	h["Cache-Control"] = append(h["Cache-Control"], `no-cache="Set-Cookie"`)
 }
 
 // addVary adds "Cookie" to the Vary header unless it is there.

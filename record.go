@@ -15,6 +15,7 @@ import (
 //	byte     recordFormat (1)
 //	byte     flags: bit 0 permanent
 //	varint   created, Unix nanoseconds
+//	         with flag bit 1: uvarint length + owner (Session.LogIn)
 //	uvarint  number of flash messages, then each as
 //	         uvarint length + category, uvarint length + message
 //	rest     the codec's encoding of the values; absent when there are none
@@ -24,7 +25,31 @@ import (
 const (
 	recordFormat  = 1
 	flagPermanent = 1 << 0
+	flagOwner     = 1 << 1 // an owner string follows created
 )
+
+// A renewed session's old key holds, for a short grace period, a forward
+// instead of a session (see commit.go):
+//
+//	byte     forwardFormat (2)
+//	rest     the store key of the renewed session
+//
+// Loading it through the old id gives no session; a request that opened the
+// session before the renewal follows it when it saves.
+const forwardFormat = 2
+
+// encodeForward returns a forward to the store key to.
+func encodeForward(to string) []byte {
+	return append([]byte{forwardFormat}, to...)
+}
+
+// forwardOf returns the store key that data forwards to, if it is a forward.
+func forwardOf(data []byte) (string, bool) {
+	if len(data) < 2 || data[0] != forwardFormat {
+		return "", false
+	}
+	return string(data[1:]), true
+}
 
 // errRecord is wrapped when stored bytes are not a record this package wrote.
 // It wraps codec.ErrDecode, so both header and value failures read as "does
@@ -37,8 +62,14 @@ func encodeState(buf []byte, c codec.Codec, st *state) ([]byte, error) {
 	if st.permanent {
 		flags |= flagPermanent
 	}
+	if st.owner != "" {
+		flags |= flagOwner
+	}
 	buf = append(buf, recordFormat, flags)
 	buf = binary.AppendVarint(buf, st.created.UnixNano())
+	if st.owner != "" {
+		buf = appendString(buf, st.owner)
+	}
 	buf = binary.AppendUvarint(buf, uint64(len(st.flashes)))
 	for _, f := range st.flashes {
 		buf = appendString(buf, f.Category)
@@ -66,7 +97,8 @@ func decodeState(data []byte, c codec.Codec) (state, error) {
 	if len(data) < 2 || data[0] != recordFormat {
 		return st, errRecord
 	}
-	st.permanent = data[1]&flagPermanent != 0
+	flags := data[1]
+	st.permanent = flags&flagPermanent != 0
 	data = data[2:]
 	created, n := binary.Varint(data)
 	if n <= 0 {
@@ -74,6 +106,12 @@ func decodeState(data []byte, c codec.Codec) (state, error) {
 	}
 	st.created = time.Unix(0, created)
 	data = data[n:]
+	if flags&flagOwner != 0 {
+		var ok bool
+		if st.owner, data, ok = cutString(data); !ok || st.owner == "" {
+			return st, errRecord
+		}
+	}
 	count, n := binary.Uvarint(data)
 	if n <= 0 || count > uint64(len(data)) { // each message takes 2 bytes at least
 		return st, errRecord

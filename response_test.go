@@ -2,9 +2,11 @@ package sessionstore_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -327,5 +329,65 @@ func TestTwoManagersOnOneHandler(t *testing.T) {
 	res, body := newClient(t, newServer(t, h)).get("/")
 	if body != "ab" || len(res.Cookies()) != 2 {
 		t.Errorf("body %q, cookies %v", body, res.Cookies())
+	}
+}
+
+// TestCookieResponsesAreNotCachedByShared: a response that sets or clears
+// the session cookie tells shared caches not to store the cookie, and keeps
+// a stricter Cache-Control of the handler's.
+func TestCookieResponsesAreNotCachedByShared(t *testing.T) {
+	t.Parallel()
+	m, _ := newSpy(t, nil)
+	c := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		if cc := r.URL.Query().Get("cc"); cc != "" {
+			w.Header().Set("Cache-Control", cc)
+		}
+		app(w, r)
+	})
+	for _, tc := range []struct{ path, want string }{
+		{"/put?k=a&v=1", `no-cache="Set-Cookie"`}, // sets the cookie
+		{"/read", ""}, // sets none
+		{"/put?k=b&v=2&cc=public,+max-age=60", "public, max-age=60"}, // no new cookie: untouched
+		{"/renew?cc=public,+max-age=60", `public, max-age=60|no-cache="Set-Cookie"`},
+		{"/renew?cc=no-store", "no-store"},
+		{"/destroy", `no-cache="Set-Cookie"`}, // clears the cookie
+	} {
+		res, _ := c.get(tc.path)
+		if got := strings.Join(res.Header.Values("Cache-Control"), "|"); got != tc.want {
+			t.Errorf("GET %s: Cache-Control %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}
+
+// TestClientGoneIsNotAServerError: a save that fails only because the
+// client closed the request gets no 500 and is logged at debug level.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	t.Parallel()
+	m, _ := newSpy(t, nil)
+	var logs syncBuffer
+	m.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := serve(t, m, app)
+	c.get("/put?k=a&v=1")
+	for _, when := range []string{"open", "save"} {
+		rec := httptest.NewRecorder()
+		ctx, cancel := context.WithCancel(context.Background())
+		if when == "open" {
+			cancel()
+		}
+		req := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+		req.AddCookie(&http.Cookie{Name: m.Cookie.Name, Value: c.cookie()})
+		m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sessionstore.FromContext(r.Context()).Put("b", "2")
+			cancel() // the client goes away while the handler runs
+			w.WriteHeader(http.StatusOK)
+		})).ServeHTTP(rec, req)
+		cancel()
+		if rec.Code == http.StatusInternalServerError {
+			t.Errorf("%s: status %d: a client that went away got a 500", when, rec.Code)
+		}
+		if l := logs.String(); strings.Contains(l, "level=ERROR") || strings.Count(l, "level=DEBUG") != 1 {
+			t.Errorf("%s: log %q: want one debug line, no error", when, l)
+		}
+		logs.Reset()
 	}
 }

@@ -18,11 +18,22 @@ import (
 //
 // Besides the values, the session records what this request did to them —
 // each key it set or deleted, each Update function, Clear, each flash
-// message added or taken. When a versioned store ([Swapper]) reports that a
-// concurrent request of the same session saved first, the Manager loads the
-// latest record and applies these changes again on top of it, so two
-// requests that set different keys both keep their change, and for the same
-// key the one that saves last wins.
+// message added or taken — and on a versioned store ([Swapper]) the Manager
+// merges concurrent requests of one session with them:
+//   - Requests of one session in one process queue their saves, and one
+//     compare-and-swap writes the changes of all the requests waiting: the
+//     latest record with each request's changes applied in the order they
+//     saved. When another process saved first, the Manager loads the latest
+//     record, applies the changes again and retries until the request's
+//     context ends. Two requests that set different keys both keep their
+//     change; for the same key the one that saves last wins.
+//   - Login merges: a request that opened the session before a concurrent
+//     RenewID saves its changes into the renewed session and sets no cookie
+//     of its own, for up to a minute after the renewal. A request that
+//     arrives with the old id after the renewal gets a new, empty session.
+//   - Logout wins: a request that opened the session before a concurrent
+//     Destroy, [Manager.Revoke] or expiry drops its changes, stores nothing
+//     and sets no cookie; [Session.Dropped] reports it.
 type Session struct {
 	mu sync.Mutex
 
@@ -37,14 +48,19 @@ type Session struct {
 	raw     []byte    // the stored bytes, re-saved to refresh an idle session without Touch
 	stale   bool      // the cookie named a record that did not decode: delete it at save
 
-	isNew       bool  // no stored session was found for this request
-	permDefault bool  // Manager.Permanent: the flag of a session started afresh
-	modified    bool  // changed during this request
-	accessed    bool  // a method was called: the response depends on the cookie
-	renew       bool  // RenewID was called since the last save
-	destroyed   bool  // Destroy was called since the last save
-	dropCookie  bool  // the client holds a cookie for a deleted session: expire it
-	opsBuf      [2]op // first ops without an allocation
+	isNew       bool   // no stored session was found for this request
+	permDefault bool   // Manager.Permanent: the flag of a session started afresh
+	modified    bool   // changed during this request
+	accessed    bool   // a method was called: the response depends on the cookie
+	renew       bool   // RenewID was called since the last save
+	destroyed   bool   // Destroy was called since the last save
+	dropCookie  bool   // the client holds a cookie for a deleted session: expire it
+	merged      bool   // merged into a session another request renewed: the client holds another id
+	dropped     bool   // the session ended under this request: its changes were dropped
+	login       *login // LogIn's binding, for the save to add to the owner's index
+	endOwner    string // the owner of a session Destroy ended, for the save to unlist
+	endedKey    string // the key a versioned destroy deleted (a renewal may have moved it)
+	opsBuf      [2]op  // first ops without an allocation
 }
 
 // state is what a stored record holds.
@@ -53,6 +69,7 @@ type state struct {
 	flashes   []FlashMessage
 	created   time.Time
 	permanent bool
+	owner     string // see Session.LogIn
 }
 
 // opKind says what an op does.
@@ -66,6 +83,7 @@ const (
 	opFlash
 	opTakeFlash
 	opPermanent
+	opOwner
 )
 
 // op is one change a request made, kept so it can be applied again to a
@@ -98,6 +116,8 @@ func (o *op) apply(st *state) {
 		}
 	case opPermanent:
 		st.permanent = o.on
+	case opOwner:
+		st.owner = o.key
 	}
 }
 
@@ -108,7 +128,9 @@ func (st *state) set(key string, val any) {
 	st.values[key] = val
 }
 
-func (st *state) empty() bool { return len(st.values) == 0 && len(st.flashes) == 0 }
+// empty reports whether st holds nothing worth storing: no value, no flash
+// message and no owner.
+func (st *state) empty() bool { return len(st.values) == 0 && len(st.flashes) == 0 && st.owner == "" }
 
 // record applies o to the session and remembers it for a later merge. The
 // caller holds s.mu.
@@ -192,6 +214,10 @@ func (s *Session) Destroy() {
 	s.lock()
 	defer s.mu.Unlock()
 	s.destroyed = true
+	if s.owner != "" && s.stored {
+		s.endOwner = s.owner
+	}
+	s.login = nil
 	s.state = state{permanent: s.permDefault}
 	s.ops = clearOps(s.ops)
 	s.renew = false
@@ -289,6 +315,19 @@ func (s *Session) Expiry() time.Time {
 	s.lock()
 	defer s.mu.Unlock()
 	return s.expiry
+}
+
+// Dropped reports whether a save of this request found the session ended
+// by another request — destroyed (a logout), revoked, or expired — since
+// this request opened it, and therefore dropped this request's changes:
+// nothing was stored, no cookie was set, and changes made afterwards are
+// dropped too. Logout wins over the requests that were under way. Check it
+// after the session was saved (with [Manager.Handler], once the response
+// header was written). The Manager logs each drop at level Debug.
+func (s *Session) Dropped() bool {
+	s.lock()
+	defer s.mu.Unlock()
+	return s.dropped
 }
 
 // dirty reports whether a save has anything to write. The caller holds s.mu.

@@ -11,8 +11,9 @@
 //
 // Beyond the three methods every Store has, a Store may offer optional
 // capabilities, discovered by type assertion in the way database/sql/driver
-// offers Pinger or SessionResetter: [Toucher], [Swapper], [Iterator] and
-// [io.Closer]. Callers degrade gracefully when a capability is missing.
+// offers Pinger or SessionResetter: [Toucher], [Swapper], [Iterator],
+// [Counter] and [io.Closer]. Callers degrade gracefully when a capability is
+// missing.
 //
 // A Store that is an io.Closer stops its background work in Close: when
 // Close returns, no goroutine the store started is left. Close is safe to

@@ -17,6 +17,7 @@ package gorillastore
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -133,6 +134,21 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		return fmt.Errorf("gorillastore: save %q: %w", session.Name(), err)
 	}
 	http.SetCookie(w, sessions.NewCookie(session.Name(), session.ID, session.Options))
+	return nil
+}
+
+// RenewID deletes the record stored under session's current id and clears
+// the id, so that the next Save stores the values under a new one and sets
+// its cookie. Call it at login and on any change of privilege, then Save: an
+// id an attacker planted or saw before the login is worthless after it
+// (session fixation).
+func (s *Store) RenewID(ctx context.Context, session *sessions.Session) error {
+	if session.ID != "" && validID(session.ID) {
+		if err := s.store.Delete(ctx, storeKey(session.ID)); err != nil {
+			return fmt.Errorf("gorillastore: renew id of %q: %w", session.Name(), err)
+		}
+	}
+	session.ID = ""
 	return nil
 }
 

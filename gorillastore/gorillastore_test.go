@@ -2,6 +2,8 @@ package gorillastore_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -69,6 +71,20 @@ func newServer(t *testing.T, gs *gorillastore.Store) *httptest.Server {
 			return
 		}
 		io.WriteString(w, theme+"|"+user+"|"+strings.Repeat("*", len(flashes)))
+	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		auth, err := gs.Get(r, "auth")
+		if err == nil {
+			err = gs.RenewID(r.Context(), auth)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		auth.Values["user"] = r.URL.Query().Get("user")
+		if err := auth.Save(r, w); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
 	})
 	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
 		auth, err := gs.Get(r, "auth")
@@ -145,6 +161,30 @@ func runGorilla(t *testing.T, newStore func(testing.TB) sessionstore.Store) {
 			t.Fatalf("another client sees %q", body)
 		}
 	})
+	t.Run("RenewID gives a new id and deletes the old record", func(t *testing.T) {
+		store := newStore(t)
+		srv := newServer(t, gorillastore.New(store))
+		c := newClient(t)
+		resp, _ := get(t, c, srv.URL+"/set?theme=dark&user=guest")
+		old := setCookie(resp, "auth")
+		if old == nil {
+			t.Fatal("no auth cookie set")
+		}
+		if _, found, err := store.Load(context.Background(), sha(old.Value)); !found || err != nil {
+			t.Fatalf("the record of the first id: found %v, %v; want found", found, err)
+		}
+		resp, _ = get(t, c, srv.URL+"/login?user=ann")
+		renewed := setCookie(resp, "auth")
+		if renewed == nil || renewed.Value == old.Value {
+			t.Fatalf("auth cookie before login %v, after %v: want a new id", old, renewed)
+		}
+		if _, found, err := store.Load(context.Background(), sha(old.Value)); found || err != nil {
+			t.Fatalf("the record of the old id: found %v, %v; want deleted", found, err)
+		}
+		if _, body := get(t, c, srv.URL+"/get"); body != "dark|ann|*" {
+			t.Fatalf("after login get = %q, want dark|ann|*", body)
+		}
+	})
 	t.Run("MaxAge < 0 deletes the session and the cookie", func(t *testing.T) {
 		store := newStore(t)
 		srv := newServer(t, gorillastore.New(store))
@@ -196,6 +236,13 @@ func runGorilla(t *testing.T, newStore func(testing.TB) sessionstore.Store) {
 			t.Fatalf("session = %+v, want a fresh one", s)
 		}
 	})
+}
+
+// sha is the store key of a cookie id: gorillastore stores a session under
+// the base64url SHA-256 hash of its id.
+func sha(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // countRecords counts the store's live records, or returns -1 when the store

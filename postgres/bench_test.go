@@ -35,9 +35,6 @@ const (
 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`
 )
 
-// pairFunc runs one Load + Save pair on the session id.
-type pairFunc func(ctx context.Context, id string) error
-
 // benchPairs returns a pair function for each contender, each over its own
 // table on the server of pool, every session already saved once.
 func benchPairs(b *testing.B, pool *pgxpool.Pool) []pairbench.Contender {

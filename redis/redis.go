@@ -72,15 +72,23 @@ return 1
 // expected one; an absent or expired record has the version of eight zero
 // bytes.
 //
+// It also returns 1 when the live record already has the version the new
+// value carries: go-redis sends a command again when its answer was lost on
+// the way back (a connection reset after the script ran), and the second run
+// must report the write the first one made, not a lost swap (the Manager
+// would apply the request's changes a second time). Versions are random, so
+// only this very swap can have written that one.
+//
 //	KEYS[1] the key; ARGV[1] expected version (8 bytes); ARGV[2] now (Unix ms);
 //	ARGV[3] new expiry (Unix ms); ARGV[4] new value (header and data).
 //
-// Returns 1 if it wrote, else 0.
+// Returns 1 if it wrote (or had written), else 0.
 var casScript = goredis.NewScript(luaHeaderExpiry + `
 local h = redis.call('GETRANGE', KEYS[1], 0, 15)
 local now = tonumber(ARGV[2])
 local current = string.rep('\0', 8)
 if #h == 16 and expiry(h) > now then current = string.sub(h, 9, 16) end
+if #ARGV[4] >= 16 and current == string.sub(ARGV[4], 9, 16) then return 1 end
 if current ~= ARGV[1] then return 0 end
 if tonumber(ARGV[3]) <= now then
   redis.call('DEL', KEYS[1])

@@ -1,7 +1,21 @@
 // Command demo is a small web app that shows sessionstore at work: a visit
 // counter, login and logout with flash messages (the id is renewed at
-// login), and a page showing the current session's values, store key,
-// expiry and flags.
+// login, "remember me" makes the cookie permanent), a page showing what
+// the server stores and what the browser holds, and "Your devices": every
+// session logged in as the same user, each with a button that signs it
+// out, and one that signs out everywhere else. Every page says what the
+// request did to the session.
+//
+// Logging in records the browser's user agent with the session, to tell
+// the devices apart: personal data, which the library records only when
+// the application passes it, as this demo does. "Last seen" is not
+// tracked, since the library reads it from the expiry that only an idle
+// timeout moves.
+//
+// Pages are GETs, which never create or change a session (only taking
+// flash messages out does); every change is a POST from a button. Sessions
+// last 12 hours from their creation, with no idle timeout, so that a
+// remembered login's cookie and its session end at the same moment.
 //
 //	go run ./cmd/demo                 # memory store on http://localhost:8080
 //	go run ./cmd/demo -addr :9000
@@ -9,6 +23,7 @@
 //	go run ./cmd/demo -store 'postgres://user:password@localhost:5432/app'
 //	go run ./cmd/demo -store mongodb://localhost:27017/app
 //	go run ./cmd/demo -store memcache://localhost:11211,localhost:11212
+//	go run ./cmd/demo -metrics        # and OpenTelemetry metrics at /metrics
 //
 // -store takes one of these forms:
 //
@@ -26,8 +41,14 @@
 // MongoDB driver), which document them; redis+cluster:// and memcache://
 // take none.
 //
-// Its forms are protected against cross-site request forgery by
-// net/http's CrossOriginProtection. It stops gracefully on SIGINT or
+// -metrics instruments the Manager and its store with package otelsession
+// and serves their metrics at /metrics in the Prometheus text format,
+// through the OpenTelemetry Prometheus exporter.
+//
+// Its forms need no CSRF token: the session cookie is SameSite=Lax, so
+// browsers do not send it with another site's POST, and net/http's
+// CrossOriginProtection refuses cross-origin POSTs before the session is
+// opened. It stops gracefully on SIGINT or
 // SIGTERM, then closes the store and its clients.
 package main
 
@@ -45,7 +66,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sessionstore/sessionstore"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Timeouts of the demo's start and stop.
@@ -59,6 +80,9 @@ const (
 )
 
 func main() {
+	// The store's errors carry the driver's; go-redis's own log lines (one per
+	// failed dial) would only repeat them, before the one error line.
+	goredis.SetLogger(quietLogger{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
@@ -72,15 +96,24 @@ func main() {
 func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "demo: a small web app showing sessionstore's server-side HTTP sessions at work.\n\n"+
+			"Usage: go run ./cmd/demo [-addr address] [-store store] [-metrics]\n\n")
+		fs.PrintDefaults()
+	}
 	addr := fs.String("addr", "localhost:8080", "`address` to listen on")
 	// The default is "" rather than "memory" so that the usage text does
 	// not end the list below with (default "memory").
 	storeArg := fs.String("store", "", "session `store`, one of:\n"+acceptedStores)
+	metrics := fs.Bool("metrics", false, "serve OpenTelemetry metrics of the sessions and the store at /metrics")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h asked for the usage text, which is printed
 		}
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: the demo takes only flags (see -h)", fs.Arg(0))
 	}
 	*storeArg = cmp.Or(*storeArg, "memory")
 	octx, cancel := context.WithTimeout(ctx, openTimeout)
@@ -97,15 +130,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		}
 	}()
 
-	m := sessionstore.New(store)
-	m.IdleTimeout = 30 * time.Minute
-	m.Lifetime = 12 * time.Hour
+	m := newManager(store)
+	handler := newApp(m)
+	if *metrics {
+		h, shutdown, err := withMetrics(m, handler)
+		if err != nil {
+			return err
+		}
+		defer shutdown(context.Background())
+		handler = h
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: newApp(m), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "sessionstore demo (store: %s) on %s\n", shownStore(*storeArg), serverURL(ln.Addr()))
 
 	served := make(chan error, 1)
@@ -124,6 +164,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fmt.Fprintln(stdout, "stopped")
 	return err
 }
+
+// quietLogger drops go-redis's log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // serverURL returns the URL to print for a listener's address, naming
 // localhost when it listens on every interface.

@@ -143,8 +143,18 @@ func formError(shown, reason string) error {
 // connectError is the error of a store whose server could not be reached or
 // prepared, naming the store and its address.
 func connectError(u *url.URL, op string, err error) error {
-	return fmt.Errorf("-store %s: %s: %w", u.Redacted(), op, err)
+	return fmt.Errorf("-store %s: %s: %w", u.Redacted(), op, oneLine{err})
 }
+
+// oneLine is an error whose message is on one line: pgx lists each address
+// it tried on a line of its own.
+type oneLine struct{ err error }
+
+func (e oneLine) Error() string {
+	return strings.NewReplacer(":\n\t", ": ", "\n\t", "; ", "\n", "; ").Replace(e.err.Error())
+}
+
+func (e oneLine) Unwrap() error { return e.err }
 
 func openRedis(ctx context.Context, u *url.URL) (sessionstore.Store, closer, error) {
 	o, err := goredis.ParseURL(u.String())

@@ -7,8 +7,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/testservers"
@@ -131,8 +134,9 @@ func TestDocListsAcceptedStores(t *testing.T) {
 }
 
 // TestDemoOnEachBackend runs the demo as a user would, with -store naming a
-// real server in a container, and walks the login flow through it. The
-// flow checks the records in the server through a store of the test's own.
+// real server in a container, and walks the login flow through it, then
+// the devices page. The login flow checks the records in the server through
+// a store of the test's own.
 func TestDemoOnEachBackend(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -150,18 +154,25 @@ func TestDemoOnEachBackend(t *testing.T) {
 			c, servers := redistest.NewCluster(t)
 			// The nodes announce addresses on the Docker bridge, which the
 			// demo, knowing nothing of the test's address mapping, must reach.
-			slots, err := c.ClusterSlots(ctx).Result()
+			// Each node client of c dials the address its node announces
+			// (the test's Dialer maps it; the demo has none).
+			var mu sync.Mutex
+			var announced []string
+			err := c.ForEachShard(ctx, func(ctx context.Context, node *goredis.Client) error {
+				mu.Lock()
+				defer mu.Unlock()
+				announced = append(announced, node.Options().Addr)
+				return nil
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range slots {
-				for _, n := range s.Nodes {
-					conn, err := net.DialTimeout("tcp", n.Addr, time.Second)
-					if err != nil {
-						t.Skipf("the cluster's nodes announce %s, which this host cannot reach (%v)", n.Addr, err)
-					}
-					conn.Close()
+			for _, addr := range announced {
+				conn, err := net.DialTimeout("tcp", addr, time.Second)
+				if err != nil {
+					t.Skipf("the cluster's nodes announce %s, which this host cannot reach (%v)", addr, err)
 				}
+				conn.Close()
 			}
 			addrs := make([]string, len(servers))
 			for i, s := range servers {
@@ -202,6 +213,7 @@ func TestDemoOnEachBackend(t *testing.T) {
 				t.Errorf("first line %q shows the password", d.banner)
 			}
 			walkLoginFlow(t, d.url, storedIn(t, st))
+			walkDevices(t, d.url)
 			if out, err := d.stop(); err != nil || !strings.HasSuffix(out, "stopped\n") {
 				t.Errorf("run printed %q and returned %v after its context ended, want \"stopped\" and nil", out, err)
 			}

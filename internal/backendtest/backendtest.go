@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
@@ -46,6 +47,14 @@ func All() []Backend {
 	}
 }
 
+// WithCluster returns All with a Redis Cluster of three masters after the
+// single Redis server, for tests whose promise must hold where keys of one
+// session and its renewal land on different nodes.
+func WithCluster() []Backend {
+	all := All()
+	return append(all[:2:2], append([]Backend{{Name: "redis-cluster", NewStore: newRedisCluster}}, all[2:]...)...)
+}
+
 // unique returns a name no other store of this run uses: a prefix, table or
 // collection name made of lower-case letters and digits.
 func unique(base string) string {
@@ -77,6 +86,25 @@ func newRedis(t testing.TB) sessionstore.Store {
 		if len(keys) > 0 {
 			client.Del(ctx, keys...)
 		}
+	})
+	return s
+}
+
+func newRedisCluster(t testing.TB) sessionstore.Store {
+	t.Helper()
+	client, _ := redistest.NewCluster(t)
+	prefix := unique("session") + ":"
+	s, err := redis.New(client, redis.Options{Prefix: prefix})
+	fatalIf(t, "redis.New over a cluster", err)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		client.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+			keys, _ := node.Keys(ctx, prefix+"*").Result()
+			for _, k := range keys {
+				node.Del(ctx, k)
+			}
+			return nil
+		})
 	})
 	return s
 }

@@ -215,7 +215,7 @@ func run(ctx context.Context, spec *Spec, img string, hostPort int, dedicated bo
 		Cmd:          spec.Cmd,
 		Env:          spec.Env,
 		ExposedPorts: []string{spec.Port},
-		Labels:       map[string]string{"org.sessionstore.testservers": spec.Name},
+		Labels:       containerLabels(spec.Name),
 		ConfigModifier: func(c *container.Config) {
 			if spec.StopSignal != "" {
 				c.StopSignal = spec.StopSignal

@@ -13,8 +13,10 @@
 // Containers are shared: the first test that asks for a service starts its container and
 // every later test of the same binary reuses it, isolating itself by key prefix, table or
 // database. Main terminates them after the tests, which is what leaves nothing running when
-// testcontainers' reaper (Ryuk) is disabled. A test that stops or pauses a server asks for a
-// container of its own with Dedicated.
+// testcontainers' reaper (Ryuk) is disabled. A binary killed before Main returns leaves them
+// running; each container is labelled with its owner (see LabelPID), and scripts/test removes
+// the containers of owners that are gone, never those of a run still going. A test that stops
+// or pauses a server asks for a container of its own with Dedicated.
 //
 // Without a Docker engine the tests skip with one line saying how to run them, and fail
 // instead when CI=true. An environment variable holding a server's URL (SESSIONSTORE_*_URL,

@@ -1,0 +1,51 @@
+package otelsession_test
+
+import (
+	"testing"
+
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/backendtest"
+	"github.com/sessionstore/sessionstore/memcache"
+	"github.com/sessionstore/sessionstore/memory"
+	"github.com/sessionstore/sessionstore/mongo"
+	"github.com/sessionstore/sessionstore/otelsession"
+	"github.com/sessionstore/sessionstore/postgres"
+	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/storetest"
+)
+
+var maxDataSize = map[string]int{
+	"memory":   memory.DefaultMaxDataSize,
+	"redis":    redis.DefaultMaxDataSize,
+	"postgres": postgres.DefaultMaxDataSize,
+	"mongo":    mongo.DefaultMaxDataSize,
+	"memcache": memcache.DefaultMaxDataSize,
+}
+
+// TestConformance runs the conformance suite over an instrumented store on
+// every backend, with the real SDK recording a span for every call, so
+// that the recording paths are what the suite exercises.
+func TestConformance(t *testing.T) {
+	for _, b := range backendtest.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			tel := newTelemetry(t)
+			t.Cleanup(func() { // after the parallel subtests too
+				if len(tel.storeSpans()) == 0 {
+					t.Error("the suite's calls made no span")
+				}
+			})
+			storetest.Run(t, storetest.Harness{
+				NewStore: func(tb testing.TB) sessionstore.Store {
+					s, err := otelsession.WrapStore(b.NewStore(tb), otelsession.Options{
+						TracerProvider: tel.tp, MeterProvider: tel.mp, RootSpans: true,
+					})
+					if err != nil {
+						tb.Fatal(err)
+					}
+					return s
+				},
+				MaxDataSize: maxDataSize[b.Name],
+			})
+		})
+	}
+}
