@@ -91,6 +91,15 @@
 // On an in-memory store the whole suite takes about 7 seconds, most of it
 // waiting for the clock.
 //
+// # Outside go test, and the sessions of a user
+//
+// [RunSuite] runs the same suite without go test, reporting each rule as a
+// [Result] (passed, failed with the suite's messages, or skipped): the
+// operators' command cmd/sessionstore uses it to check a live server.
+// [RunOwners] proves, beside Run, that the sessions of a user
+// (sessionstore.Session.LogIn, Manager.SessionsOf, RevokeSession,
+// RevokeAll) work end to end over the store.
+//
 // # Benchmarks
 //
 // [RunBenchmarks] measures Load, Save, a Load and Save pair, and the pair
