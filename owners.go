@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -103,7 +104,7 @@ func (s *Session) LogIn(owner string, meta map[string]string) {
 	s.lock()
 	defer s.mu.Unlock()
 	s.record(op{kind: opOwner, key: owner})
-	s.login = &login{owner: owner, meta: maps2(meta)}
+	s.login = &login{owner: owner, meta: maps.Clone(meta)}
 	s.renew = true
 }
 
@@ -112,17 +113,6 @@ func (s *Session) Owner() string {
 	s.lock()
 	defer s.mu.Unlock()
 	return s.owner
-}
-
-func maps2(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // ownerKey returns the store key of owner's index.
@@ -362,7 +352,7 @@ func (m *Manager) SessionsOf(ctx context.Context, owner string) ([]OwnedSession,
 		}
 		os := OwnedSession{
 			Handle: e.Handle, Created: time.Unix(0, e.Created), Expiry: rec.Expiry,
-			Current: e.Key == current, Meta: maps2(e.Meta),
+			Current: e.Key == current, Meta: maps.Clone(e.Meta),
 		}
 		if m.IdleTimeout > 0 {
 			os.LastSeen = rec.Expiry.Add(-m.IdleTimeout)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionstore/sessionstore"
 )
@@ -203,5 +204,47 @@ func TestRevokeByKeyUnlists(t *testing.T) {
 	}
 	if list, _ := m.SessionsOf(context.Background(), "alice"); len(list) != 0 {
 		t.Errorf("SessionsOf after Revoke = %v", list)
+	}
+}
+
+// TestLogoutDropsTheIndexEntry: a logout takes its session off the owner's
+// index (one write), so the index of an owner with no session left is gone
+// rather than waiting for the cap or the lifetime to prune it.
+func TestLogoutDropsTheIndexEntry(t *testing.T) {
+	t.Parallel()
+	m, spy := newSpy(t, nil)
+	c := serve(t, m, ownerApp(m))
+	c.get("/login?u=alice&ua=phone")
+	if n := count(t, spy); n != 2 {
+		t.Fatalf("%d records after a login, want the session and alice's index", n)
+	}
+	c.get("/destroy")
+	if n := count(t, spy); n != 0 {
+		t.Errorf("%d records after the logout, want none: the index entry stayed", n)
+	}
+}
+
+// swapFailStore fails every CompareAndSwap, so a renewal saves its new
+// record and then cannot forward the old one.
+type swapFailStore struct{ *spyStore }
+
+func (swapFailStore) CompareAndSwap(context.Context, string, uint64, []byte, time.Time) (bool, error) {
+	return false, errInjected
+}
+
+// TestFailedRenewalLeavesNoRecord: a renewal that fails after saving its new
+// record deletes it, so no logged-in session is left behind.
+func TestFailedRenewalLeavesNoRecord(t *testing.T) {
+	t.Parallel()
+	_, spy := newSpy(t, nil)
+	m := sessionstore.New(swapFailStore{spy})
+	m.Logger, _ = logBuffer()
+	c := serve(t, m, app)
+	c.get("/put?k=a&v=1") // a new session is saved without a swap
+	if res, _ := c.do("GET", "/renew-put"); res.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("renewal over a failing swap: %s, want 500", res.Status)
+	}
+	if n := count(t, spy); n != 1 {
+		t.Errorf("%d records after the failed renewal, want the old session alone", n)
 	}
 }

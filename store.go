@@ -14,12 +14,19 @@
 // offers Pinger or SessionResetter: [Toucher], [Swapper], [Iterator],
 // [Counter] and [io.Closer]. Callers degrade gracefully when a capability is
 // missing.
+//
+// A Store that is an io.Closer stops its background work in Close: when
+// Close returns, no goroutine the store started is left. Close is safe to
+// call twice. After it, each call either works as before (the store only
+// stopped background work) or fails with an error wrapping [ErrClosed]; a
+// call that returns nil did what it says.
 package sessionstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 )
@@ -55,39 +62,62 @@ type Record struct {
 	Data []byte
 
 	// Expiry is the absolute time at which the record is gone. Load reports
-	// the expiry of the last Save, CompareAndSwap or Touch; a store that cannot
-	// read back an expiry moved by Touch (memcached) reports the last saved one
-	// and documents it.
+	// the expiry of the last Save, CompareAndSwap or Touch, within the
+	// precision the store documents; a store that cannot read back an expiry
+	// moved by Touch (memcached) reports the last saved one and documents it.
+	// An expiry past what the store can hold is reported as the latest it
+	// can hold, never earlier than MaxExpiry.
 	Expiry time.Time
 
 	// Version identifies this exact write of the record. It is non-zero on
 	// every record loaded from a store that implements Swapper, changes with
-	// every Save and successful CompareAndSwap, and is zero otherwise.
+	// every Save and successful CompareAndSwap, and is zero otherwise. A
+	// store never gives an id a version it gave that id before, even after
+	// the record was deleted or expired and created again, and a version read
+	// from one id does not match the record of another.
 	Version uint64
 }
+
+// MaxExpiry is the latest expiry every Store keeps exactly as far as callers
+// can tell: the end of the range of time.Time.UnixNano, in April 2262. An
+// expiry after it still keeps the record live; Load may report it as any
+// time from MaxExpiry on.
+var MaxExpiry = time.Unix(0, math.MaxInt64).UTC()
 
 // Store keeps session records. Implementations must keep every sentence below;
 // storetest.Run turns each into a test.
 //
 // Ids are opaque strings of 1 to MaxIDLength bytes, any bytes: no id can inject
 // into a query or break a key format, and two different ids never share a
-// record. Two stores configured apart (a different prefix, table or collection)
-// on one server never see each other's records. Every method is safe for
-// concurrent use. A cancelled or expired context makes any call return promptly
-// with an error that wraps ctx.Err(). When the database is unreachable, calls
-// fail with a descriptive error, bounded by the context; never a panic, never a
-// false "found".
+// record, whatever a naive escaping, truncation or normalisation would make of
+// them. The length is counted in bytes, not characters. Two stores configured
+// apart (a different prefix, table or collection) on one server never see each
+// other's records: names that differ only in case, in a separator or past a
+// length the database cuts names at are apart. A store forming keys as
+// prefix+id documents that it needs prefixes of which neither is a prefix of
+// the other. Every method is safe for concurrent use, expired records
+// included. A cancelled or expired context makes any call return promptly
+// with an error that wraps ctx.Err(), whether or not the id is stored. When
+// the database is unreachable, calls fail with a descriptive error, bounded by
+// the context; never a panic, never a false "found".
+//
+// Expiries are absolute. The zero time.Time is a time long past like any
+// other: it never means "no expiry". An expiry after MaxExpiry keeps the
+// record live. A record is never gone before its expiry, and never returned
+// after it, within the store's documented precision.
 type Store interface {
 	// Load returns the record stored under id. A missing, deleted or expired
 	// id reports found == false with a nil error. Load never returns a record
 	// past its expiry, even when the database's own expiry (a TTL monitor, a
-	// cleanup job) has not run yet. The returned Data is the caller's: the
-	// store does not keep or reuse it.
+	// cleanup job) has not run yet. The returned Data is the caller's, of any
+	// size: the store does not keep or reuse it, and a Save running at the
+	// same time never tears it.
 	Load(ctx context.Context, id string) (rec Record, found bool, err error)
 
 	// Save inserts or overwrites the data and expiry of id in one step.
 	// An expiry at or before now leaves id gone afterwards. The store does not
-	// keep data: the caller may reuse the slice once Save returns. Data larger
+	// keep data, of any size: the caller may reuse the slice once Save
+	// returns. Data larger
 	// than the store's documented maximum (at least 512 KiB) fails with an
 	// error wrapping ErrTooLarge and the previous record stays intact.
 	Save(ctx context.Context, id string, data []byte, expiry time.Time) error
@@ -102,8 +132,9 @@ type Store interface {
 type Toucher interface {
 	// Touch sets the expiry of a live record to expiry and reports whether it
 	// existed. A missing or expired id reports false with a nil error and
-	// creates nothing. An expiry at or before now leaves id gone afterwards.
-	// Touch may or may not change the record's Version.
+	// creates nothing. A live record reports true even when its expiry is
+	// already the one given, or when an expiry at or before now leaves id
+	// gone afterwards. Touch may or may not change the record's Version.
 	Touch(ctx context.Context, id string, expiry time.Time) (found bool, err error)
 }
 
@@ -114,12 +145,15 @@ type Toucher interface {
 type Swapper interface {
 	// CompareAndSwap saves data and expiry under id only if the live record
 	// still has the given version; version 0 means "only if no live record
-	// exists". It reports whether it wrote. Losing the race is not an error:
-	// it reports false with a nil error. When many callers race with one
-	// version, exactly one wins. It is atomic on the server and checks size
-	// like Save (ErrTooLarge, nothing written). An expiry at or before now
-	// leaves id gone afterwards when the swap wins: a conditional delete, which
-	// the Manager uses to remove a session only if no other request changed it.
+	// exists". Any other version writes nothing: an older or newer one, the
+	// version of an expired or deleted record of id, or one read from another
+	// id. It reports whether it wrote. Losing the race is not an error: it
+	// reports false with a nil error. When many callers race with one version,
+	// exactly one wins. It is atomic on the server and checks size like Save
+	// (ErrTooLarge, nothing written). An expiry at or before now leaves id gone
+	// afterwards when the swap wins: a conditional delete, which the Manager
+	// uses to remove a session only if no other request changed it; a
+	// conditional delete that loses leaves the record as it was.
 	CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (swapped bool, err error)
 }
 
@@ -128,17 +162,20 @@ type Swapper interface {
 // exactly as given to Save.
 type Iterator interface {
 	// Iterate calls fn once for each live record, in no particular order,
-	// until fn returns false or every record was visited. Records saved,
-	// deleted or expiring during the walk may or may not be visited; no
-	// expired record is. It returns the first error met, wrapping ctx.Err()
-	// when the context ends.
+	// until fn returns false or every record was visited. Each record comes
+	// whole, as Load would return it: its data (empty data included), expiry
+	// and version. Records saved, deleted or expiring during the walk may or
+	// may not be visited; no expired record is. It returns the first error
+	// met, wrapping ctx.Err() when the context ends, even on an empty store.
 	Iterate(ctx context.Context, fn func(id string, rec Record) bool) error
 }
 
 // Counter is implemented by stores that can count live records more cheaply
 // than by iterating them. Use [Count], which falls back to Iterate.
 type Counter interface {
-	// Count returns the number of live records.
+	// Count returns the number of live records, those with empty data
+	// included: the number of records Iterate would visit. A cancelled
+	// context fails it, even on an empty store.
 	Count(ctx context.Context) (int, error)
 }
 
@@ -166,6 +203,22 @@ func CheckID(id string) error {
 		return fmt.Errorf("%w: empty", ErrInvalidID)
 	case len(id) > MaxIDLength:
 		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidID, len(id), MaxIDLength)
+	}
+	return nil
+}
+
+// ContextErr returns ctx.Err(), or context.DeadlineExceeded once ctx's
+// deadline has passed even if ctx.Err() does not say so yet. A driver that
+// cuts a call at the deadline itself (a socket deadline, an I/O timeout)
+// returns a moment before the context's own timer fires; backends wrap
+// ContextErr, not ctx.Err(), into the error of a call that failed, so that
+// the error wraps the context's whenever the context had ended.
+func ContextErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
 	}
 	return nil
 }

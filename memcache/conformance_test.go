@@ -15,7 +15,13 @@ import (
 // harness runs the conformance suite over client, each store under a prefix
 // of its own.
 func harness(client *gomemcache.Client) storetest.Harness {
+	base := newPrefix(nil) // the same for every name of a run
 	return storetest.Harness{
+		// Keys are prefix+id: the package doc asks for prefixes of which
+		// neither is a prefix of the other, so NestedNames is false.
+		NewNamedStore: func(t testing.TB, name string) sessionstore.Store {
+			return newStore(t, client, memcache.Options{Prefix: base + name})
+		},
 		NewStore: func(t testing.TB) sessionstore.Store {
 			return newStore(t, client, memcache.Options{})
 		},

@@ -60,13 +60,14 @@
 // two steps, that write stands and Touch still reports true (the touch
 // counts as made just before it). A touch changes the record's version.
 //
-// CompareAndSwap with a version is one cas; with version 0 it is one add,
-// which memcached refuses while it still holds an expired item under the
-// key; the Store then reads that item and swaps it out by its CAS id. One
-// gap remains: memcached may hold an item up to two seconds past the expiry
-// in its header, and a cas over such an item with its version succeeds, so a
-// request that loaded a session just before it expired can still save it in
-// those seconds.
+// CompareAndSwap with a version reads the record (gets) and writes it
+// (cas) only if it is live by its header and still has that version: two
+// round trips. memcached may hold an item up to two seconds past the expiry
+// in its header, and a lone cas over such an item with its version would
+// succeed, saving a session that had expired, which the contract forbids.
+// With version 0 it is one add, which memcached refuses while it still holds
+// an expired item under the key; the Store then reads that item and swaps it
+// out by its CAS id.
 //
 // # Size limit
 //

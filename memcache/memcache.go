@@ -216,7 +216,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, e
 }
 
 // CompareAndSwap writes data and expiry of id over the given version with
-// one cas, or, for version 0, one add. When add finds an expired record that
+// a gets and a cas (see swap), or, for version 0, one add. When add finds an expired record that
 // memcached still holds, it reads that record and swaps it out (two round
 // trips more). An expiry in the past writes an item memcached drops at once,
 // so the swap still reports whether the version matched.
@@ -233,13 +233,32 @@ func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, d
 	if version == 0 {
 		err = s.add(ctx, item)
 	} else {
-		item.CasID = version
-		err = s.run(ctx, func() error { return s.client.CompareAndSwap(item) })
+		err = s.swap(ctx, item, version)
 	}
 	if lost(err) {
 		return false, nil
 	}
 	return err == nil, s.fail(ctx, "compare and swap", err)
+}
+
+// swap writes item over the live record whose CAS id is version. memcached
+// keeps a record up to two seconds past the expiry in its header, and its
+// cas would write over it: swap reads the record first (gets) and writes
+// (cas) only when it is live and still has that version, so that the
+// version of an expired record never wins.
+func (s *Store) swap(ctx context.Context, item *gomemcache.Item, version uint64) error {
+	old, err := s.get(ctx, item.Key)
+	switch {
+	case err != nil:
+		return err
+	case old == nil || old.CasID != version:
+		return gomemcache.ErrCASConflict
+	}
+	if _, live, err := decode(old, time.Now()); !live || err != nil {
+		return cmp.Or(err, gomemcache.ErrCASConflict)
+	}
+	item.CasID = version
+	return s.run(ctx, func() error { return s.client.CompareAndSwap(item) })
 }
 
 // Close waits for the client calls that contexts ended before they returned
@@ -388,7 +407,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	if cerr := sessionstore.ContextErr(ctx); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("memcache: %s: %w: %w", op, cerr, err)
 	}
 	return fmt.Errorf("memcache: %s: %w", op, err)

@@ -24,6 +24,12 @@ var harness = storetest.Harness{
 		s.Close()
 		return s
 	},
+
+	// Every memory store is apart from every other, whatever its name.
+	NewNamedStore: func(t testing.TB, _ string) sessionstore.Store {
+		return newStore(t, memory.Options{})
+	},
+	NestedNames: true,
 }
 
 func TestConformance(t *testing.T) {

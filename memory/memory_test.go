@@ -697,3 +697,103 @@ func TestCompareAndSwapOneWinner(t *testing.T) {
 		}
 	}
 }
+
+// TestIterateRechecksExpiryAfterCopy checks that a record which expires
+// while Iterate is calling fn, at exactly the clock's time, is not visited:
+// Iterate copies a shard's live records, then checks each again before
+// calling fn, as fn may be slow.
+func TestIterateRechecksExpiryAfterCopy(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newStore(t, memory.Options{Now: clk.Now})
+	exp := clk.After(time.Second)
+	// Enough records that some shard holds several, which one copy takes.
+	for i := range 256 {
+		mustSave(t, s, fmt.Sprint("id ", i), []byte("x"), exp)
+	}
+	visits := 0
+	err := s.Iterate(context.Background(), func(string, sessionstore.Record) bool {
+		visits++
+		clk.Advance(exp.Sub(clk.Now())) // now is exactly every record's expiry
+		return true
+	})
+	if err != nil || visits != 1 {
+		t.Errorf("Iterate = %v after %d visits; want 1 visit: the others expired at the first", err, visits)
+	}
+}
+
+// TestNoTornReads checks that a Load running beside Saves that overwrite a
+// record in place returns one whole write: for data at the largest size
+// overwritten in place, above it, and for data that fits in place in a
+// buffer left by bigger data. The race detector sees a torn read too;
+// without it the bytes show it.
+func TestNoTornReads(t *testing.T) {
+	t.Parallel()
+	const limit = 8 << 10 // the largest buffer a Save overwrites in place
+	for _, sizes := range [][]int{{limit, limit}, {2 * limit, 2 * limit}, {2 * limit, limit, limit}} {
+		t.Run(fmt.Sprint(sizes, " bytes"), func(t *testing.T) {
+			s := newStore(t, memory.Options{})
+			ctx := context.Background()
+			var writes [][]byte
+			for i, size := range sizes {
+				writes = append(writes, bytes.Repeat([]byte{byte('a' + i)}, size))
+			}
+			whole := func(data []byte) bool {
+				for _, w := range writes {
+					if bytes.Equal(data, w) {
+						return true
+					}
+				}
+				return false
+			}
+			expiry := time.Now().Add(time.Hour)
+			mustSave(t, s, "id", writes[0], expiry)
+			stop := time.Now().Add(300 * time.Millisecond)
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for i := 0; time.Now().Before(stop); i++ {
+					if err := s.Save(ctx, "id", writes[i%len(writes)], expiry); err != nil {
+						t.Errorf("Save = %v", err)
+						return
+					}
+				}
+			})
+			for range 4 {
+				wg.Go(func() {
+					for time.Now().Before(stop) {
+						rec, _, err := s.Load(ctx, "id")
+						if err != nil {
+							t.Errorf("Load = %v", err)
+							return
+						}
+						if !whole(rec.Data) {
+							t.Errorf("Load returned %d bytes mixing writes: %d a's, %d b's, %d c's", len(rec.Data),
+								bytes.Count(rec.Data, []byte{'a'}), bytes.Count(rec.Data, []byte{'b'}), bytes.Count(rec.Data, []byte{'c'}))
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// TestFullStoreSaveAtNow checks that on a full store, a Save of a new id
+// whose expiry is exactly now stores nothing and succeeds, as a Save of an
+// expiry in the past does: the record would be gone at once, so it needs no
+// room.
+func TestFullStoreSaveAtNow(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newStore(t, memory.Options{MaxSessions: 1, CleanupInterval: -1, Now: clk.Now})
+	mustSave(t, s, "live", []byte("x"), clk.After(time.Hour))
+	for _, exp := range []time.Time{clk.Now(), clk.After(-time.Second)} {
+		if err := s.Save(context.Background(), "new", []byte("y"), exp); err != nil {
+			t.Errorf("Save of a new id expiring at %v on a full store = %v; want nil", exp, err)
+		}
+	}
+	if _, ok := mustLoad(t, s, "live"); !ok {
+		t.Error("the live record is gone")
+	}
+}

@@ -99,11 +99,15 @@ type Store struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	// compat is set once EnsureIndexes found a compatible server rather
-	// than MongoDB: writes to one id are then serialized through locks.
-	compat atomic.Bool
-	seed   maphash.Seed
-	locks  [lockStripes]chan struct{}
+	// compat is set once the store found a compatible server rather than
+	// MongoDB (see detect): writes to one id are then serialized through
+	// locks. known is set once the server was asked, which the first write
+	// does; detecting holds the one asking.
+	compat    atomic.Bool
+	known     atomic.Bool
+	detecting chan struct{}
+	seed      maphash.Seed
+	locks     [lockStripes]chan struct{}
 
 	mu      sync.Mutex
 	closed  bool
@@ -154,11 +158,12 @@ func NewCollection(coll *mongo.Collection, opts Options) (*Store, error) {
 
 func newStore(coll *mongo.Collection, opts Options) (*Store, error) {
 	s := &Store{
-		coll:     coll,
-		maxData:  opts.MaxDataSize,
-		interval: opts.CleanupInterval,
-		log:      opts.Logger,
-		seed:     maphash.MakeSeed(),
+		coll:      coll,
+		maxData:   opts.MaxDataSize,
+		interval:  opts.CleanupInterval,
+		log:       opts.Logger,
+		seed:      maphash.MakeSeed(),
+		detecting: make(chan struct{}, 1),
 	}
 	for i := range s.locks {
 		s.locks[i] = make(chan struct{}, 1)
@@ -208,6 +213,9 @@ func (s *Store) Save(ctx context.Context, id string, data []byte, expiry time.Ti
 		}
 		return nil
 	}
+	if err := s.detect(ctx); err != nil {
+		return wrap(ctx, "save", err)
+	}
 	unlock, err := s.lock(ctx, id)
 	if err != nil {
 		return wrap(ctx, "save", err)
@@ -244,6 +252,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, error) {
 	if err := sessionstore.CheckID(id); err != nil {
 		return false, fmt.Errorf("mongo: touch: %w", err)
+	}
+	if err := s.detect(ctx); err != nil {
+		return false, wrap(ctx, "touch", err)
 	}
 	touch := s.touch
 	if s.compat.Load() {
@@ -293,6 +304,9 @@ func (s *Store) touchCompat(ctx context.Context, id string, expiry time.Time) (b
 func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
 	if err := sessionstore.CheckData(id, data, s.maxData); err != nil {
 		return false, fmt.Errorf("mongo: compare and swap: %w", err)
+	}
+	if err := s.detect(ctx); err != nil {
+		return false, wrap(ctx, "compare and swap", err)
 	}
 	swap := s.swap
 	if s.compat.Load() {
@@ -459,21 +473,65 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// fallBack switches the store to what a compatible server needs: its own
-// cleanup (unless turned off or the store is closed) and per-id write locks.
-// Only the first call does anything, which keeps the log to one message.
+// detect asks the server, once per store and before its first write,
+// whether it applies a filtered write atomically, and switches on the per-id
+// write locks when it does not. FerretDB, which does not
+// (https://github.com/FerretDB/FerretDB/issues/3040), names itself in its
+// buildInfo answer (ferretdbVersion). Every later call pays one atomic load.
+// A server that refuses buildInfo is taken for MongoDB; a failure to reach
+// it fails the call, and the next write asks again.
+func (s *Store) detect(ctx context.Context) error {
+	if s.known.Load() {
+		return nil
+	}
+	select {
+	case s.detecting <- struct{}{}:
+		defer func() { <-s.detecting }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if s.known.Load() {
+		return nil
+	}
+	var info bson.M
+	err := s.coll.Database().RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info)
+	var refused mongo.CommandError
+	switch {
+	case errors.As(err, &refused):
+		s.log.Debug("mongo: buildInfo refused; taking the server for MongoDB", "error", err)
+	case err != nil:
+		return fmt.Errorf("asking the server which it is (buildInfo): %w", err)
+	default:
+		if v, ferret := info["ferretdbVersion"]; ferret {
+			s.useLocks(fmt.Sprintf("FerretDB %v", v))
+		}
+	}
+	s.known.Store(true)
+	return nil
+}
+
+// useLocks switches on the per-id write locks, logging it once.
+func (s *Store) useLocks(server string) {
+	if s.compat.Swap(true) {
+		return
+	}
+	s.log.Info("mongo: the server applies a filtered write as a read and a separate write; the session store serializes its writes per id within this process",
+		"collection", s.coll.Name(), "server", server)
+}
+
+// fallBack switches the store to what a server without TTL indexes needs:
+// its own cleanup (unless turned off or the store is closed), and per-id
+// write locks, as such a server is taken for a compatible one. Only the
+// first call does anything, which keeps the log to one message.
 func (s *Store) fallBack(cause error) {
+	s.useLocks(cause.Error())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.compat.Load() {
+	if s.cancel != nil || s.closed || s.interval < 0 {
 		return
 	}
-	s.compat.Store(true)
-	s.log.Info("mongo: the server cannot create TTL indexes; the session store deletes expired sessions itself and serializes its writes per id",
+	s.log.Info("mongo: the server cannot create TTL indexes; the session store deletes expired sessions itself",
 		"collection", s.coll.Name(), "cleanup_interval", s.interval, "server", cause.Error())
-	if s.closed || s.interval < 0 {
-		return
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.cleaned = cancel, make(chan struct{})
 	go s.cleanup(ctx, s.cleaned)
@@ -638,7 +696,7 @@ func ttlUnsupported(err error) bool {
 // context ended, which the driver does not promise for every path (a server
 // selection that gave up, a connection closed under a cancelled call).
 func wrap(ctx context.Context, op string, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	if cerr := sessionstore.ContextErr(ctx); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("mongo: %s: %w: %w", op, cerr, err)
 	}
 	return fmt.Errorf("mongo: %s: %w", op, err)

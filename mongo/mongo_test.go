@@ -3,9 +3,11 @@ package mongo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +31,13 @@ var harness = storetest.Harness{
 		s, _ := openStore(t, Options{})
 		return s
 	},
+	// A collection per name, in one database for the two stores of a
+	// subtest, so that they differ only in their collection.
+	NewNamedStore: func(t testing.TB, name string) sessionstore.Store {
+		s, _ := storeOn(t, namedDatabase(t), Options{Collection: "sessions_" + name})
+		return s
+	},
+	NestedNames:     true,
 	MaxDataSize:     DefaultMaxDataSize,
 	ExpiryPrecision: 0,
 	NewUnreachableStore: func(t testing.TB) sessionstore.Store {
@@ -42,6 +51,21 @@ var harness = storetest.Harness{
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, harness) }
+
+// namedDatabases holds the database of each subtest that asks for named
+// stores.
+var namedDatabases sync.Map // testing.TB → *mongo.Database
+
+// namedDatabase returns the database of t's named stores, made on first use.
+func namedDatabase(t testing.TB) *mongo.Database {
+	if db, ok := namedDatabases.Load(t); ok {
+		return db.(*mongo.Database)
+	}
+	db, _ := mongotest.New(t)
+	namedDatabases.Store(t, db)
+	t.Cleanup(func() { namedDatabases.Delete(t) })
+	return db
+}
 
 func BenchmarkStore(b *testing.B) { storetest.RunBenchmarks(b, harness) }
 
@@ -263,14 +287,83 @@ func TestEnsureIndexes(t *testing.T) {
 	msgs := logs.messages()
 	if s.compat.Load() {
 		t.Logf("server without TTL indexes: %q", msgs)
-		if len(msgs) != 1 || !strings.Contains(msgs[0], "cannot create TTL indexes") {
-			t.Errorf("log %q, want one message saying the store cleans up by itself", msgs)
+		var ttl, locks int
+		for _, m := range msgs {
+			switch {
+			case strings.Contains(m, "cannot create TTL indexes"):
+				ttl++
+			case strings.Contains(m, "serializes its writes per id"):
+				locks++
+			}
+		}
+		if ttl != 1 || locks != 1 || len(msgs) != 2 {
+			t.Errorf("log %q, want one message saying the store cleans up by itself and one that it serializes its writes", msgs)
 		}
 		if expiryIndexes[0].Name != plainIndexName {
 			t.Errorf("index %q, want %q", expiryIndexes[0].Name, plainIndexName)
 		}
 	} else if len(msgs) != 0 {
 		t.Errorf("log %q on a server with TTL indexes, want nothing", msgs)
+	}
+}
+
+// TestCompatibleServerSafeWithoutEnsureIndexes checks that a store whose
+// indexes come from a migration, so that EnsureIndexes is never called,
+// still finds out on its first write that FerretDB needs its per-id locks,
+// and that its compare-and-swap then lets exactly one of 32 racers win, round
+// after round (without the locks, up to 23 of 32 won on FerretDB).
+func TestCompatibleServerSafeWithoutEnsureIndexes(t *testing.T) {
+	t.Parallel()
+	db, _ := mongotest.New(t)
+	logs := &logRecorder{}
+	s, err := New(db, Options{Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	var info bson.M
+	if err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		t.Fatal(err)
+	}
+	_, ferret := info["ferretdbVersion"]
+	if s.compat.Load() {
+		t.Fatal("the store took the server for a compatible one before asking it")
+	}
+	expiry := time.Now().Add(time.Hour)
+	var version uint64
+	for round := range 8 {
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for r := range 32 {
+			wg.Go(func() {
+				<-start
+				ok, err := s.CompareAndSwap(ctx, "race", version, fmt.Appendf(nil, "%d/%d", round, r), expiry)
+				if err != nil {
+					t.Errorf("CompareAndSwap = %v", err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("round %d: %d of 32 racers won; want exactly 1", round, n)
+		}
+		rec, found, err := s.Load(ctx, "race")
+		if err != nil || !found {
+			t.Fatalf("Load = %v, %v", found, err)
+		}
+		version = rec.Version
+	}
+	if got := s.compat.Load(); got != ferret {
+		t.Errorf("per-id locks on: %v; want %v on a server whose buildInfo has ferretdbVersion: %v", got, ferret, ferret)
+	}
+	if ferret && (len(logs.messages()) != 1 || !strings.Contains(logs.messages()[0], "serializes its writes per id")) {
+		t.Errorf("log %q; want one message saying the store serializes its writes", logs.messages())
 	}
 }
 

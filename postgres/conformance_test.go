@@ -28,12 +28,26 @@ func newPool(t testing.TB) *pgxpool.Pool {
 // harness runs the conformance suite on stores over their own tables of the
 // server of pool, each with a cleanup running every 50 ms beside the checks.
 func harness(pool *pgxpool.Pool) storetest.Harness {
+	base := newTableName("named") // the same for every name of a run
 	return storetest.Harness{
 		NewStore: func(t testing.TB) sessionstore.Store {
 			return newStore(t, pool, postgres.Options{CleanupInterval: 50 * time.Millisecond})
 		},
 		MaxDataSize:         postgres.DefaultMaxDataSize,
 		NewUnreachableStore: newUnreachableStore,
+		// A table per name: quoted, so case and every character count, and
+		// a name too long for an identifier is shortened with a hash.
+		NewNamedStore: func(t testing.TB, name string) sessionstore.Store {
+			table := base + "_" + name
+			if _, err := postgres.New(pool, postgres.Options{Table: table}); err != nil {
+				// New refuses a name the server would cut: as safe as
+				// keeping the two apart.
+				t.Logf("postgres.New refuses the table %q: %v", table, err)
+				return nil
+			}
+			return newStore(t, pool, postgres.Options{Table: table, CleanupInterval: 50 * time.Millisecond})
+		},
+		NestedNames: true,
 	}
 }
 

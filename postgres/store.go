@@ -490,7 +490,7 @@ func (s *Store) exec(ctx context.Context, sql string, args ...any) (int64, error
 // when the context ended, whatever pgx made of it (a closed connection, an
 // I/O timeout).
 func wrap(ctx context.Context, op string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+	if ctxErr := sessionstore.ContextErr(ctx); ctxErr != nil && !errors.Is(err, ctxErr) {
 		return fmt.Errorf("postgres: %s: %w: %w", op, ctxErr, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)

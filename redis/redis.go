@@ -420,7 +420,7 @@ func (s *Store) checkWrite(ctx context.Context, id string, data []byte) error {
 // fail wraps err with the operation. When the context has ended, the error
 // also wraps ctx.Err(): go-redis may report a deadline as a socket timeout.
 func (s *Store) fail(ctx context.Context, op string, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	if cerr := sessionstore.ContextErr(ctx); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("redis: %s: %w: %w", op, cerr, err)
 	}
 	return fmt.Errorf("redis: %s: %w", op, err)

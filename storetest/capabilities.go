@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,8 +25,11 @@ func (s *suite) touchChecks() []check {
 		{name: "deleted id reports false and creates nothing", run: s.touchDeleted},
 		{name: "expired id reports false and creates nothing", clock: true, run: s.touchExpired},
 		{name: "moves the expiry later", clock: true, run: s.touchLater},
-		{name: "moves the expiry earlier", clock: true, run: s.touchEarlier},
-		{name: "expiry in the past removes the record", run: s.touchPast},
+		{name: "moves the expiry earlier, for Load and Count", clock: true, run: s.touchEarlier},
+		{name: "expiry in the past reports true and removes the record", run: s.touchPast},
+		{name: "zero expiry reports true and removes the record", run: s.touchZero},
+		{name: "the expiry the record already has reports true and keeps it", run: s.touchSame},
+		{name: "expiry after 2262 keeps the record", run: s.touchFarFuture},
 		{name: "does not reach another store's record", run: s.touchIsolated},
 	}
 	if s.probe.swapper != nil {
@@ -122,17 +126,68 @@ func (s *suite) touchLater(t tester, st *store) {
 }
 
 func (s *suite) touchEarlier(t tester, st *store) {
+	beforeExpiry(t, shortLives, func(life time.Duration) bool {
+		id := fmt.Sprintf("lives %v", life)
+		data := payload(id, 30)
+		s.save(t, st, id, data, time.Now().Add(longLife))
+		expiry := time.Now().Add(life)
+		if !s.touch(t, st, id, expiry) {
+			t.Errorf("Touch of a live id = false; want true")
+		}
+		if !s.foundNear(t, st, id, data, life, expiry) {
+			return false
+		}
+		sleepUntil(t, s.goneAt(expiry))
+		s.wantGone(t, st, id)
+		if st.countable() {
+			s.wantCount(t, st, 0)
+		}
+		return true
+	})
+}
+
+// wantTouchRemoves touches a live record to expiry, at or before now.
+func (s *suite) wantTouchRemoves(t tester, st *store, expiry time.Time) {
+	t.Helper()
 	s.save(t, st, "id", payload("id", 30), time.Now().Add(longLife))
-	expiry := time.Now().Add(shortLife)
-	s.touch(t, st, "id", expiry)
-	sleepUntil(t, s.goneAt(expiry))
+	if !s.touch(t, st, "id", expiry) {
+		t.Errorf("Touch of a live id to %v = false; want true: the record was live", expiry)
+	}
 	s.wantGone(t, st, "id")
+	if st.countable() {
+		s.wantCount(t, st, 0)
+	}
 }
 
 func (s *suite) touchPast(t tester, st *store) {
-	s.save(t, st, "id", payload("id", 30), time.Now().Add(longLife))
-	s.touch(t, st, "id", time.Now().Add(-time.Minute))
-	s.wantGone(t, st, "id")
+	s.wantTouchRemoves(t, st, time.Now().Add(-time.Minute))
+}
+
+func (s *suite) touchZero(t tester, st *store) {
+	s.wantTouchRemoves(t, st, time.Time{})
+}
+
+func (s *suite) touchSame(t tester, st *store) {
+	data, expiry := payload("id", 30), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	for i := range 2 {
+		if !s.touch(t, st, "id", expiry) {
+			t.Errorf("Touch #%d to the expiry the record has = false; want true", i+1)
+		}
+	}
+	s.wantRecord(t, st, "id", data, expiry)
+}
+
+func (s *suite) touchFarFuture(t tester, st *store) {
+	data := payload("far", 30)
+	s.save(t, st, "id", data, time.Now().Add(longLife))
+	if !s.touch(t, st, "id", farFuture) {
+		t.Errorf("Touch of a live id to %v = false; want true", farFuture)
+	}
+	rec, found := s.load(t, st, "id")
+	if !found || !bytes.Equal(rec.Data, data) {
+		t.Errorf("Load after Touch to %v = %s, found %v; want %s", farFuture, describe(rec.Data), found, describe(data))
+	}
 }
 
 func (s *suite) touchIsolated(t tester, a *store) {
@@ -164,10 +219,21 @@ func (s *suite) swapChecks() []check {
 		{name: "a stale version reports false with nil error and writes nothing", run: s.swapStale},
 		{name: "a plain Save changes the version so an older swap fails", run: s.swapAfterSave},
 		{name: "a non-zero version on a missing id reports false and creates nothing", run: s.swapMissing},
+		{name: "a version near the loaded one writes nothing: one more, one less, the largest", run: s.swapOtherVersions},
+		{name: "the version of another live id writes nothing", run: s.swapOtherID},
+		{name: "the version of a deleted record writes nothing over its recreation", run: s.swapABA},
+		{name: "the version of an expired record writes nothing", clock: true, run: s.swapExpiredVersion},
+		{name: "the version of an expired record writes nothing over its recreation", clock: true, run: s.swapExpiredABA},
 		{name: fmt.Sprintf("exactly one of %d racers wins, round after round", racers), run: s.swapRace},
+		{name: fmt.Sprintf("exactly one racer wins on each of %d ids at once, round after round", raceIDs), run: s.swapRaceIDs},
 		{name: "data over MaxDataSize fails with ErrTooLarge and writes nothing", run: s.swapTooLarge},
-		{name: "the caller may reuse the data slice after CompareAndSwap", run: s.swapNoAlias},
+		{name: "the caller may reuse the data slice after CompareAndSwap", run: func(t tester, st *store) { s.swapNoAlias(t, st, 64) }},
+		{name: fmt.Sprintf("the caller may reuse the data slice after CompareAndSwap at %d KiB", bigRecordSize>>10), run: func(t tester, st *store) { s.swapNoAlias(t, st, bigRecordSize) }},
 		{name: "expiry in the past leaves the id gone", run: s.swapPast},
+		{name: "zero expiry leaves the id gone", run: s.swapZeroTime},
+		{name: "a conditional delete with a stale version leaves the record as it was", run: s.swapDeleteStale},
+		{name: "a conditional delete with version 0 leaves a live record as it was", run: s.swapDeleteZero},
+		{name: "expiry after 2262 keeps the record", run: s.swapFarFuture},
 		{name: "version 0 ignores another store's record", run: s.swapIsolated},
 	}
 }
@@ -300,51 +366,96 @@ func (s *suite) swapMissing(t tester, st *store) {
 	s.wantGone(t, st, "missing")
 }
 
-// racers and raceRounds size the compare-and-swap race.
+// The compare-and-swap races. A store that checks the version and writes
+// in two steps lets every racer that checks before the first write win;
+// racers released at once by one barrier, on many ids at a time and round
+// after round, make that show in every run, not one in two.
 const (
+	// racers race on one id, raceRounds times.
 	racers     = 32
-	raceRounds = 8
+	raceRounds = 16
+	// raceIDs ids are raced at once, by idRacers each, for idRaceRounds
+	// rounds or as many more, up to idRaceMaxRounds, as fit in raceBudget:
+	// a store whose check and write are a network round trip apart fails
+	// in the first rounds, one whose check and write are two holds of one
+	// lock needs thousands of swaps to show it, which a fast store allows.
+	raceIDs         = 32
+	idRacers        = 8
+	idRaceRounds    = 4
+	idRaceMaxRounds = 64
+	raceBudget      = time.Second
+	// raceBigSize is the size of the data of the odd rounds.
+	raceBigSize = 32 << 10
 )
 
 func (s *suite) swapRace(t tester, st *store) {
+	s.race(t, st, 1, racers, raceRounds, raceRounds)
+}
+
+func (s *suite) swapRaceIDs(t tester, st *store) {
+	s.race(t, st, raceIDs, idRacers, idRaceRounds, idRaceMaxRounds)
+}
+
+// race runs rounds in which perID racers on each of ids swap over the
+// version of the round before (0 in the first, which creates the records),
+// all released at once. Exactly one racer per id must win each round, its
+// data stored and a new version issued. It runs minRounds, then more up to
+// maxRounds while within raceBudget.
+func (s *suite) race(t tester, st *store, ids, perID, minRounds, maxRounds int) {
 	ctx := t.Context()
 	expiry := time.Now().Add(longLife)
-	version := uint64(0) // the first round races to create the record
-	for round := range raceRounds {
+	versions := make([]uint64, ids)
+	began := time.Now()
+	for round := 0; round < minRounds || (round < maxRounds && time.Since(began) < raceBudget); round++ {
 		start := make(chan struct{})
-		var wins atomic.Int32
-		var winner atomic.Int32
+		wins := make([]atomic.Int32, ids)
+		winner := make([]atomic.Int32, ids)
 		var wg sync.WaitGroup
-		for r := range racers {
-			wg.Go(func() {
-				<-start
-				ok, err := st.swapper.CompareAndSwap(ctx, "race", version, raceData(round, r), expiry)
-				if err != nil {
-					t.Errorf("round %d: CompareAndSwap = %v", round, err)
-				}
-				if ok {
-					wins.Add(1)
-					winner.Store(int32(r))
-				}
-			})
+		for i := range ids {
+			id := fmt.Sprint("race ", i)
+			for r := range perID {
+				wg.Go(func() {
+					<-start
+					ok, err := st.swapper.CompareAndSwap(ctx, id, versions[i], raceData(round, r), expiry)
+					if err != nil {
+						t.Errorf("round %d: CompareAndSwap(%q) = %v", round, id, err)
+					}
+					if ok {
+						wins[i].Add(1)
+						winner[i].Store(int32(r))
+					}
+				})
+			}
 		}
 		close(start)
 		wg.Wait()
-		if n := wins.Load(); n != 1 {
-			t.Fatalf("round %d: %d of %d racers swapped over version %d; want exactly 1", round, n, racers, version)
+		for i := range ids {
+			id := fmt.Sprint("race ", i)
+			if n := wins[i].Load(); n != 1 {
+				t.Fatalf("round %d: %d of %d racers swapped %q over version %d; want exactly 1", round, n, perID, id, versions[i])
+			}
+			rec := s.mustLoad(t, st, id)
+			if want := raceData(round, int(winner[i].Load())); !bytes.Equal(rec.Data, want) {
+				t.Fatalf("round %d: Load(%q).Data = %s; want the winner's %s", round, id, describe(rec.Data), describe(want))
+			}
+			if rec.Version == versions[i] || rec.Version == 0 {
+				t.Fatalf("round %d: Version of %q after the winning swap = %d; want new and non-zero", round, id, rec.Version)
+			}
+			versions[i] = rec.Version
 		}
-		rec := s.mustLoad(t, st, "race")
-		if want := raceData(round, int(winner.Load())); !bytes.Equal(rec.Data, want) {
-			t.Fatalf("round %d: Load.Data = %s; want the winner's %s", round, describe(rec.Data), describe(want))
-		}
-		if rec.Version == version || rec.Version == 0 {
-			t.Fatalf("round %d: Version after the winning swap = %d; want new and non-zero", round, rec.Version)
-		}
-		version = rec.Version
 	}
 }
 
-func raceData(round, racer int) []byte { return fmt.Appendf(nil, "round %d racer %d", round, racer) }
+// raceData is what racer writes in round: small in even rounds, big in odd
+// ones, where a store copying the data between its check and its write
+// holds the door open longer.
+func raceData(round, racer int) []byte {
+	b := fmt.Appendf(nil, "round %d racer %d", round, racer)
+	if round%2 == 1 {
+		b = append(b, make([]byte, raceBigSize)...)
+	}
+	return b
+}
 
 func (s *suite) swapTooLarge(t tester, st *store) {
 	if s.h.MaxDataSize == 0 {
@@ -366,8 +477,8 @@ func (s *suite) swapTooLarge(t tester, st *store) {
 	s.wantGone(t, st, "new")
 }
 
-func (s *suite) swapNoAlias(t tester, st *store) {
-	data, expiry := payload("reused", 64), time.Now().Add(longLife)
+func (s *suite) swapNoAlias(t tester, st *store, size int) {
+	data, expiry := payload("reused", size), time.Now().Add(longLife)
 	buf := bytes.Clone(data)
 	if !s.cas(t, st, "id", 0, buf, expiry) {
 		t.Fatalf("CompareAndSwap with version 0 of a new id = false; want true")
@@ -379,9 +490,130 @@ func (s *suite) swapNoAlias(t tester, st *store) {
 }
 
 func (s *suite) swapPast(t tester, st *store) {
+	s.wantSwapRemoves(t, st, time.Now().Add(-time.Minute))
+}
+
+func (s *suite) swapZeroTime(t tester, st *store) {
+	s.wantSwapRemoves(t, st, time.Time{})
+}
+
+// wantSwapRemoves swaps a live record over its version with expiry, at or
+// before now: a conditional delete that wins.
+func (s *suite) wantSwapRemoves(t tester, st *store, expiry time.Time) {
+	t.Helper()
 	s.save(t, st, "id", payload("live", 10), time.Now().Add(longLife))
-	s.cas(t, st, "id", s.version(t, st, "id"), payload("past", 10), time.Now().Add(-time.Minute))
+	if !s.cas(t, st, "id", s.version(t, st, "id"), payload("gone", 10), expiry) {
+		t.Errorf("CompareAndSwap over the loaded version to %v = false; want true", expiry)
+	}
 	s.wantGone(t, st, "id")
+	if st.countable() {
+		s.wantCount(t, st, 0)
+	}
+}
+
+func (s *suite) swapDeleteStale(t tester, st *store) {
+	s.save(t, st, "id", payload("old", 10), time.Now().Add(longLife))
+	stale := s.version(t, st, "id")
+	data, expiry := payload("new", 10), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	for _, past := range []time.Time{time.Now().Add(-time.Minute), {}} {
+		if s.cas(t, st, "id", stale, nil, past) {
+			t.Errorf("CompareAndSwap to %v over a stale version = true; want false", past)
+		}
+	}
+	s.wantRecord(t, st, "id", data, expiry)
+}
+
+func (s *suite) swapDeleteZero(t tester, st *store) {
+	data, expiry := payload("live", 10), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	if s.cas(t, st, "id", 0, nil, time.Now().Add(-time.Minute)) {
+		t.Errorf("CompareAndSwap with version 0 and an expiry in the past over a live record = true; want false")
+	}
+	s.wantRecord(t, st, "id", data, expiry)
+}
+
+func (s *suite) swapFarFuture(t tester, st *store) {
+	data := payload("far", 10)
+	if !s.cas(t, st, "id", 0, data, farFuture) {
+		t.Fatalf("CompareAndSwap with version 0 of a new id = false; want true")
+	}
+	s.wantFarFuture(t, st, "id", data)
+	v := s.version(t, st, "id")
+	data = payload("farther", 10)
+	if !s.cas(t, st, "id", v, data, farFuture) {
+		t.Fatalf("CompareAndSwap over the loaded version of a record expiring in %v = false; want true", farFuture)
+	}
+	s.wantFarFuture(t, st, "id", data)
+}
+
+// wantNoSwap checks that a swap of id over version writes nothing: id keeps
+// data and expiry.
+func (s *suite) wantNoSwap(t tester, st *store, id string, version uint64, why string, data []byte, expiry time.Time) {
+	t.Helper()
+	if s.cas(t, st, id, version, payload("lost", 10), time.Now().Add(2*longLife)) {
+		t.Errorf("CompareAndSwap(%s) over %s (%d) = true; want false", quote(id), why, version)
+	}
+	s.wantRecord(t, st, id, data, expiry)
+}
+
+func (s *suite) swapOtherVersions(t tester, st *store) {
+	data, expiry := payload("live", 10), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	v := s.version(t, st, "id")
+	s.wantNoSwap(t, st, "id", v+1, "the loaded version plus one", data, expiry)
+	if v > 1 {
+		s.wantNoSwap(t, st, "id", v-1, "the loaded version minus one", data, expiry)
+	}
+	if v != math.MaxUint64 {
+		s.wantNoSwap(t, st, "id", math.MaxUint64, "the largest version", data, expiry)
+	}
+}
+
+func (s *suite) swapOtherID(t tester, st *store) {
+	expiry := time.Now().Add(longLife)
+	s.save(t, st, "a", payload("a", 10), expiry)
+	s.save(t, st, "b", payload("b", 10), expiry)
+	s.wantNoSwap(t, st, "b", s.version(t, st, "a"), "the version of another id", payload("b", 10), expiry)
+}
+
+func (s *suite) swapABA(t tester, st *store) {
+	s.save(t, st, "id", payload("first", 10), time.Now().Add(longLife))
+	old := s.version(t, st, "id")
+	if err := st.Delete(t.Context(), "id"); err != nil {
+		t.Fatalf("Delete = %v", err)
+	}
+	data, expiry := payload("first", 10), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	s.wantNoSwap(t, st, "id", old, "the version of the deleted record", data, expiry)
+	if err := st.Delete(t.Context(), "id"); err != nil {
+		t.Fatalf("Delete = %v", err)
+	}
+	if !s.cas(t, st, "id", 0, data, expiry) {
+		t.Fatalf("CompareAndSwap with version 0 of a deleted id = false; want true")
+	}
+	s.wantNoSwap(t, st, "id", old, "the version of the deleted record", data, expiry)
+}
+
+func (s *suite) swapExpiredVersion(t tester, st *store) {
+	expiry := time.Now().Add(shortLife)
+	s.save(t, st, "id", payload("old", 10), expiry)
+	old := s.version(t, st, "id")
+	sleepUntil(t, s.goneAt(expiry))
+	if s.cas(t, st, "id", old, payload("new", 10), time.Now().Add(longLife)) {
+		t.Errorf("CompareAndSwap over the version of an expired record = true; want false")
+	}
+	s.wantGone(t, st, "id")
+}
+
+func (s *suite) swapExpiredABA(t tester, st *store) {
+	expiry := time.Now().Add(shortLife)
+	s.save(t, st, "id", payload("first", 10), expiry)
+	old := s.version(t, st, "id")
+	sleepUntil(t, s.goneAt(expiry))
+	data, expiry := payload("first", 10), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	s.wantNoSwap(t, st, "id", old, "the version of the expired record", data, expiry)
 }
 
 func (s *suite) swapIsolated(t tester, a *store) {
@@ -424,7 +656,7 @@ func (s *suite) visit(t tester, st *store) map[string]sessionstore.Record {
 }
 
 // wantVisits reports unless Iterate visits exactly the ids of want, each
-// with its data.
+// with its data, and with the expiry and version Load reports.
 func (s *suite) wantVisits(t tester, st *store, want map[string][]byte) {
 	t.Helper()
 	seen := s.visit(t, st)
@@ -435,6 +667,14 @@ func (s *suite) wantVisits(t tester, st *store, want map[string][]byte) {
 			t.Errorf("Iterate did not visit %s", quote(id))
 		case !bytes.Equal(rec.Data, data):
 			t.Errorf("Iterate gave %s the data %s; want %s", quote(id), describe(rec.Data), describe(data))
+		default:
+			loaded := s.mustLoad(t, st, id)
+			if !s.sameExpiry(rec.Expiry, loaded.Expiry) {
+				t.Errorf("Iterate gave %s the expiry %v; Load reports %v", quote(id), rec.Expiry, loaded.Expiry)
+			}
+			if rec.Version != loaded.Version {
+				t.Errorf("Iterate gave %s the version %d; Load reports %d", quote(id), rec.Version, loaded.Version)
+			}
 		}
 	}
 	for id := range seen {
@@ -451,6 +691,8 @@ func (s *suite) iterateEmpty(t tester, st *store) {
 func (s *suite) iterateLive(t tester, st *store) {
 	want := make(map[string][]byte)
 	expiry := time.Now().Add(longLife)
+	s.save(t, st, "empty", nil, expiry)
+	want["empty"] = []byte{}
 	for i, c := range oddIDs {
 		data := payload(c.id, 20)
 		s.save(t, st, c.id, data, expiry)
@@ -558,20 +800,29 @@ func (s *suite) countLive(t tester, st *store) {
 	for i := range 5 {
 		s.save(t, st, fmt.Sprint("id ", i), payload(fmt.Sprint(i), 10), expiry)
 	}
-	s.wantCount(t, st, 5)
+	s.save(t, st, "empty", nil, expiry)
+	s.wantCount(t, st, 6)
 	if err := st.Delete(t.Context(), "id 0"); err != nil {
 		t.Fatalf("Delete = %v", err)
 	}
 	s.save(t, st, "id 1", payload("past", 10), time.Now().Add(-time.Minute))
-	s.wantCount(t, st, 3)
+	s.wantCount(t, st, 4)
 }
 
+// countRecords is how many live and how many expiring records
+// countExpired saves: enough that a store keeping them in shards or
+// buckets has both kinds in most of them, and that a store reading them in
+// pages of 100 (or of any round number) reads a last page only partly full.
+const countRecords = 150
+
 func (s *suite) countExpired(t tester, st *store) {
-	s.save(t, st, "live", payload("live", 10), time.Now().Add(longLife))
 	expiry := time.Now().Add(shortLife)
-	s.save(t, st, "expiring", payload("expiring", 10), expiry)
+	for i := range countRecords {
+		s.save(t, st, fmt.Sprint("live ", i), payload("live", 10), time.Now().Add(longLife))
+		s.save(t, st, fmt.Sprint("expiring ", i), payload("expiring", 10), expiry)
+	}
 	sleepUntil(t, s.goneAt(expiry))
-	s.wantCount(t, st, 1)
+	s.wantCount(t, st, countRecords)
 }
 
 func (s *suite) countIsolated(t tester, a *store) {
@@ -580,11 +831,13 @@ func (s *suite) countIsolated(t tester, a *store) {
 	s.wantCount(t, a, 0)
 }
 
-// closeChecks follow the docs of Close in DESIGN.md and of ErrClosed.
+// closeChecks follow the docs of io.Closer and ErrClosed in package
+// sessionstore.
 func (s *suite) closeChecks() []check {
 	return []check{
 		{name: "calling Close twice is safe", run: s.closeTwice},
 		{name: "after Close, calls keep working or fail with ErrClosed", run: s.closeThenCall},
+		{name: "after Close, no goroutine the store started is left", run: s.closeLeaves},
 	}
 }
 
@@ -600,22 +853,129 @@ func (s *suite) closeTwice(t tester, st *store) {
 	}
 }
 
+// closeThenCall calls every method after Close: each must fail with
+// ErrClosed, or work, and a call that worked must have done what it said
+// (a closed store that drops writes while answering nil fails here).
 func (s *suite) closeThenCall(t tester, st *store) {
-	s.save(t, st, "id", payload("id", 10), time.Now().Add(longLife))
+	ctx := t.Context()
+	expiry := time.Now().Add(longLife)
+	kept, doomed, saved, swapped := payload("kept", 10), payload("doomed", 10), payload("saved", 10), payload("swapped", 10)
+	s.save(t, st, "kept", kept, expiry)
+	s.save(t, st, "doomed", doomed, expiry)
 	if err := st.closer.Close(); err != nil {
 		t.Errorf("Close = %v; want nil", err)
 	}
-	for _, o := range ops(st) {
-		var claimed bool
+	// call runs one method and reports whether it worked.
+	call := func(name string, f func() error) bool {
+		t.Helper()
 		var err error
-		if !within(t, promptly, o.name+" after Close", func() { claimed, err = o.call(t.Context(), st, "id") }) {
-			continue
+		if !within(t, promptly, name+" after Close", func() { err = f() }) {
+			return false
 		}
 		if err != nil && !errors.Is(err, sessionstore.ErrClosed) {
-			t.Errorf("%s after Close = %v; want nil or an error wrapping ErrClosed", o.name, err)
+			t.Errorf("%s after Close = %v; want nil or an error wrapping ErrClosed", name, err)
 		}
-		if err != nil && claimed {
-			t.Errorf("%s after Close failed with %v yet %s", o.name, err, o.claim)
+		return err == nil
+	}
+	live := map[string][]byte{"kept": kept, "doomed": doomed} // what a working store holds
+
+	var rec sessionstore.Record
+	var found bool
+	loads := call("Load", func() (err error) { rec, found, err = st.Load(ctx, "kept"); return err })
+	switch {
+	case loads && (!found || !bytes.Equal(rec.Data, kept)):
+		t.Errorf("Load after Close = %s, found %v, nil error; want the record saved before Close", describe(rec.Data), found)
+	case !loads && found:
+		t.Errorf("Load after Close failed yet reported found")
+	}
+	if call("Save", func() error { return st.Save(ctx, "saved", saved, expiry) }) {
+		live["saved"] = saved
+	}
+	if call("Delete", func() error { return st.Delete(ctx, "doomed") }) {
+		delete(live, "doomed")
+	}
+	if st.toucher != nil {
+		var touched bool
+		works := call("Touch", func() (err error) { touched, err = st.toucher.Touch(ctx, "kept", expiry); return err })
+		if touched != works {
+			t.Errorf("Touch of a live id after Close reported %v, working %v; want true when it works, false when it fails", touched, works)
 		}
+	}
+	if st.swapper != nil {
+		var ok bool
+		works := call("CompareAndSwap", func() (err error) {
+			ok, err = st.swapper.CompareAndSwap(ctx, "swapped", 0, swapped, expiry)
+			return err
+		})
+		if ok != works {
+			t.Errorf("CompareAndSwap of a new id after Close reported %v, working %v; want true when it works, false when it fails", ok, works)
+		}
+		if works {
+			live["swapped"] = swapped
+		}
+	}
+	if loads {
+		// A store whose Load works after Close must show what the calls
+		// that worked did.
+		for _, id := range []string{"kept", "doomed", "saved", "swapped"} {
+			got, found, err := st.Load(ctx, id)
+			want, ok := live[id]
+			switch {
+			case err != nil:
+				t.Errorf("Load(%q) after Close = %v, where a Load worked before", id, err)
+			case ok && (!found || !bytes.Equal(got.Data, want)):
+				t.Errorf("Load(%q) after Close = %s, found %v; want %s: a call after Close answered nil without doing its work",
+					id, describe(got.Data), found, describe(want))
+			case !ok && found:
+				t.Errorf("Load(%q) after Close found %s; want not found: a call after Close answered nil without doing its work",
+					id, describe(got.Data))
+			}
+		}
+	}
+	if st.iterator != nil {
+		n := 0
+		if call("Iterate", func() error {
+			return st.iterator.Iterate(ctx, func(string, sessionstore.Record) bool { n++; return true })
+		}) && n != len(live) {
+			t.Errorf("Iterate after Close visited %d records; want %d", n, len(live))
+		}
+	}
+	if st.counter != nil {
+		var n int
+		if call("Count", func() (err error) { n, err = st.counter.Count(ctx); return err }) && n != len(live) {
+			t.Errorf("Count after Close = %d; want %d", n, len(live))
+		}
+	}
+}
+
+// closeLeaves makes a store of its own, uses every method, closes it and
+// looks for goroutines it left: those started from this goroutine (or from
+// those it started) since, with a function of the store's package on their
+// stack.
+func (s *suite) closeLeaves(t tester, _ *store) {
+	before := goroutines()
+	st := s.newStore(t)
+	pkg := pkgPath(st.Store)
+	ctx := t.Context()
+	for _, o := range ops(st) {
+		if _, err := o.call(ctx, st, "id"); err != nil {
+			t.Fatalf("%s = %v", o.name, err)
+		}
+	}
+	if err := st.closer.Close(); err != nil {
+		t.Errorf("Close = %v; want nil", err)
+	}
+	self := currentGoroutine()
+	var left []goroutine
+	deadline := time.Now().Add(time.Second) // for goroutines on their way out
+	for {
+		left = leftBehind(goroutines(), before, self, pkg)
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, g := range left {
+		t.Errorf("goroutine %d, started by the store, is still there after Close returned:\n%s", g.id, g.stack)
 	}
 }

@@ -30,6 +30,7 @@ var oddIDs = []struct{ label, id string }{
 	{"CR LF", "a\r\nb"},
 	{"memcached command", "k\r\ndelete k\r\n"},
 	{"control bytes", "\x01\x02\x1b[31m\x7f"},
+	{"DEL byte", "a\x7fb"},
 	{"non-UTF-8", "\xff\xfe\xc3\x28"},
 	{"Unicode", "séance-セッション-🍪"},
 	{"percent-encoded", "a%20b"},
@@ -38,6 +39,13 @@ var oddIDs = []struct{ label, id string }{
 	{"one byte", "x"},
 	{"256 bytes", strings.Repeat("x", sessionstore.MaxIDLength)},
 	{"256 bytes of every byte value", string(allBytes()[:256])},
+	{"256 bytes in 86 characters", multiByteID(sessionstore.MaxIDLength)},
+}
+
+// multiByteID returns an id of n bytes made mostly of three-byte
+// characters, so that it has far fewer characters than bytes.
+func multiByteID(n int) string {
+	return strings.Repeat("€", n/3) + strings.Repeat("x", n%3)
 }
 
 // collidingIDs are pairs of ids that become one key under a naive escaping,
@@ -53,12 +61,16 @@ var collidingIDs = []struct{ label, a, b string }{
 	{"invalid UTF-8 and the replacement character", "\xff", "\ufffd"},
 	{"composed and decomposed accent", "\u00e9", "e\u0301"},
 	{"256 bytes and their first 250", strings.Repeat("k", 256), strings.Repeat("k", 250)},
+	{"256 bytes and their first 255", strings.Repeat("k", 256), strings.Repeat("k", 255)},
+	{"colon and underscore", "a:b", "a_b"},
+	{"slash and underscore", "a/b", "a_b"},
 }
 
 // invalidIDs must fail on every method with an error wrapping ErrInvalidID.
 var invalidIDs = []struct{ label, id string }{
 	{"empty", ""},
 	{"257-byte", strings.Repeat("y", sessionstore.MaxIDLength+1)},
+	{"258-byte multi-byte", multiByteID(sessionstore.MaxIDLength + 2)},
 }
 
 func (s *suite) idChecks() []check {

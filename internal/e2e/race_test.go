@@ -18,12 +18,7 @@ func TestLoginMerges(t *testing.T) {
 			for _, writers := range []int{20, 100} {
 				for round := range rounds {
 					t.Run(fmt.Sprintf("%d writers/round %d", writers, round), func(t *testing.T) {
-						old := a.seed(t)
-						before := a.liveSessions(t)
-						a.gate = barrier(writers + 1)
-						defer func() { a.gate = nil }()
-						paths := append(numbered("/put?k=w%03d", writers), "/login")
-						replies := a.concurrently(paths, old)
+						old, before, replies := a.race(t, writers, "/login")
 						login := replies[writers]
 						if login.err != nil || login.status != http.StatusOK || len(login.cookies) != 1 || login.cookies[0].Value == old {
 							t.Fatalf("login: %d %q %v, cookies %v; want 200 with a new cookie", login.status, login.body, login.err, login.cookies)
@@ -57,12 +52,7 @@ func TestLogoutWins(t *testing.T) {
 			for _, writers := range []int{20, 100} {
 				for round := range rounds {
 					t.Run(fmt.Sprintf("%d writers/round %d", writers, round), func(t *testing.T) {
-						old := a.seed(t)
-						before := a.liveSessions(t)
-						a.gate = barrier(writers + 1)
-						defer func() { a.gate = nil }()
-						paths := append(numbered("/put?k=w%03d", writers), "/logout")
-						replies := a.concurrently(paths, old)
+						old, before, replies := a.race(t, writers, "/logout")
 						logout := replies[writers]
 						if logout.err != nil || logout.status != http.StatusOK || len(logout.cookies) != 1 || logout.cookies[0].MaxAge >= 0 {
 							t.Fatalf("logout: %d %q %v, cookies %v; want 200 expiring the cookie", logout.status, logout.body, logout.err, logout.cookies)
@@ -83,4 +73,17 @@ func TestLogoutWins(t *testing.T) {
 			}
 		})
 	}
+}
+
+// race seeds a session, then sends writers requests each putting its own key
+// and one request to last, all with the seeded cookie and all holding until
+// every one of them opened the session. It returns the seeded cookie, the
+// sessions stored before the race, and the replies, last's at the end.
+func (a *app) race(t *testing.T, writers int, last string) (old string, before int, replies []reply) {
+	t.Helper()
+	old = a.seed(t)
+	before = a.liveSessions(t)
+	a.gate = barrier(writers + 1)
+	defer func() { a.gate = nil }()
+	return old, before, a.concurrently(append(numbered("/put?k=w%03d", writers), last), old)
 }

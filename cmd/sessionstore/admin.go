@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/storeurl"
+)
+
+// defaultTimeout bounds count, list and revoke.
+const defaultTimeout = 30 * time.Second
+
+// headerCodec decodes no values: the commands read what the Manager keeps
+// in a session's header (owner, creation), whatever codec the application
+// uses and whatever types it registered.
+type headerCodec struct{}
+
+func (headerCodec) Encode(map[string]any) ([]byte, error) {
+	return nil, errors.New("sessionstore command: writes no session values")
+}
+
+func (headerCodec) Decode([]byte) (map[string]any, error) { return map[string]any{}, nil }
+
+// manager returns a Manager over st for the commands that read sessions.
+func manager(st sessionstore.Store) *sessionstore.Manager {
+	m := sessionstore.New(st)
+	m.Codec = headerCodec{}
+	m.Logger = slog.New(slog.DiscardHandler)
+	return m
+}
+
+// timedOut adds to err that the command's own deadline ended it.
+func timedOut(ctx context.Context, err error) error {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%v)", err, context.Cause(ctx))
+	}
+	return err
+}
+
+// iterator returns st as an Iterator, or an error saying it cannot iterate.
+func iterator(st *storeurl.Store, what string) (sessionstore.Iterator, error) {
+	it, ok := st.Store.(sessionstore.Iterator)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s cannot list its keys, so it cannot %s: %w",
+			st.Shown, st.Backend, what, errors.ErrUnsupported)
+	}
+	return it, nil
+}
+
+func runCount(e *env, args []string) error {
+	fs := e.flags()
+	sessions := fs.Bool("sessions", false, "count only the records that are sessions (not the forwards of renewed ids or owners' indexes); reads every record")
+	timeout := timeoutFlag(fs, defaultTimeout)
+	pos, err := e.parse(fs, args, `Counts through the store's Counter when it has one, else by iterating.
+memcached can do neither.`)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one URL, got %d arguments", len(pos))
+	}
+	ctx, cancel := e.withTimeout(*timeout)
+	defer cancel()
+	st, err := e.open(ctx, "store", pos[0], storeurl.Options{})
+	if err != nil {
+		return timedOut(ctx, err)
+	}
+	defer closeStore(st)
+	var n int
+	if *sessions {
+		if _, err := iterator(st, "count sessions"); err != nil {
+			return err
+		}
+		err = manager(st.Store).Iterate(ctx, func(sessionstore.StoredSession) bool { n++; return true })
+	} else {
+		if _, ok := st.Store.(sessionstore.Counter); !ok {
+			if _, err := iterator(st, "count"); err != nil {
+				return err
+			}
+		}
+		n, err = sessionstore.Count(ctx, st.Store)
+	}
+	if err != nil {
+		return timedOut(ctx, fmt.Errorf("%s: count: %w", st.Shown, err))
+	}
+	fmt.Fprintln(e.stdout, n)
+	return nil
+}
+
+// row is one record as list prints it.
+type row struct {
+	Key     string    `json:"key"`
+	Expiry  time.Time `json:"expiry"`
+	Size    int       `json:"size"`
+	Session bool      `json:"session"`
+	Owner   string    `json:"owner,omitempty"`
+	Created time.Time `json:"created,omitzero"`
+}
+
+// walk calls fn for each live record of st with what the Manager decodes of
+// it, in one pass: the Manager walks a store whose Iterate is st's, seen
+// record by record, so each record is read once.
+func walk(ctx context.Context, st sessionstore.Store, it sessionstore.Iterator, fn func(row) bool) error {
+	var cur row
+	spy := &spyIterator{Store: st, iterate: func(ctx context.Context, decoded func(string, sessionstore.Record) bool) error {
+		return it.Iterate(ctx, func(key string, rec sessionstore.Record) bool {
+			cur = row{Key: key, Expiry: rec.Expiry, Size: len(rec.Data)}
+			if !decoded(key, rec) {
+				return false
+			}
+			return fn(cur)
+		})
+	}}
+	return manager(spy).Iterate(ctx, func(s sessionstore.StoredSession) bool {
+		cur.Session, cur.Owner, cur.Created = true, s.Owner, s.Created
+		return true
+	})
+}
+
+// spyIterator is a Store whose Iterate is a function.
+type spyIterator struct {
+	sessionstore.Store
+	iterate func(ctx context.Context, fn func(string, sessionstore.Record) bool) error
+}
+
+func (s *spyIterator) Iterate(ctx context.Context, fn func(string, sessionstore.Record) bool) error {
+	return s.iterate(ctx, fn)
+}
+
+func runList(e *env, args []string) error {
+	fs := e.flags()
+	owner := fs.String("owner", "", "list the sessions of this `owner` (the user id the application gave Session.LogIn), by handle; works on every backend")
+	limit := fs.Int("limit", 0, "print at most `n` records (0: all)")
+	asJSON := fs.Bool("json", false, "print one JSON object a line instead of a table")
+	timeout := timeoutFlag(fs, defaultTimeout)
+	pos, err := e.parse(fs, args, `Without -owner it walks every live record: a session (with its owner when
+it has one), the forward a renewed id leaves for a few seconds, or an
+owner's index. memcached cannot list its keys: use -owner there.`)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one URL, got %d arguments", len(pos))
+	}
+	ctx, cancel := e.withTimeout(*timeout)
+	defer cancel()
+	st, err := e.open(ctx, "store", pos[0], storeurl.Options{})
+	if err != nil {
+		return timedOut(ctx, err)
+	}
+	defer closeStore(st)
+	if *owner != "" {
+		return timedOut(ctx, listOwner(ctx, e, st, *owner, *asJSON))
+	}
+	it, err := iterator(st, "list (list -owner works)")
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	enc := json.NewEncoder(e.stdout)
+	if !*asJSON {
+		fmt.Fprintln(tw, "KEY\tEXPIRES (UTC)\tSIZE\tKIND\tOWNER")
+	}
+	var n, sessions int
+	err = walk(ctx, st.Store, it, func(r row) bool {
+		n++
+		kind := "other"
+		if r.Session {
+			sessions++
+			kind = "session"
+		}
+		if *asJSON {
+			enc.Encode(r)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Key, r.Expiry.UTC().Format(time.DateTime), r.Size, kind, dash(r.Owner))
+		}
+		return *limit <= 0 || n < *limit
+	})
+	tw.Flush()
+	if err != nil {
+		return timedOut(ctx, fmt.Errorf("%s: list: %w", st.Shown, err))
+	}
+	if !*asJSON {
+		fmt.Fprintf(e.stdout, "%d records: %d sessions, %d other%s\n", n, sessions, n-sessions, limited(*limit, n))
+	}
+	return nil
+}
+
+func limited(limit, n int) string {
+	if limit > 0 && n >= limit {
+		return fmt.Sprintf(" (stopped at -limit %d)", limit)
+	}
+	return ""
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func listOwner(ctx context.Context, e *env, st *storeurl.Store, owner string, asJSON bool) error {
+	list, err := manager(st.Store).SessionsOf(ctx, owner)
+	if err != nil {
+		return fmt.Errorf("%s: sessions of %q: %w", st.Shown, owner, err)
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		for _, s := range list {
+			enc.Encode(struct {
+				Handle  string            `json:"handle"`
+				Created time.Time         `json:"created"`
+				Expiry  time.Time         `json:"expiry"`
+				Meta    map[string]string `json:"meta,omitempty"`
+			}{s.Handle, s.Created, s.Expiry, s.Meta})
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HANDLE\tCREATED (UTC)\tEXPIRES (UTC)\tMETA")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Handle, s.Created.UTC().Format(time.DateTime),
+			s.Expiry.UTC().Format(time.DateTime), meta(s.Meta))
+	}
+	tw.Flush()
+	fmt.Fprintf(e.stdout, "%d sessions of %s\n", len(list), owner)
+	return nil
+}
+
+func meta(m map[string]string) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func runRevoke(e *env, args []string) error {
+	fs := e.flags()
+	all := fs.Bool("all", false, "delete every live record of the store: every session, of every user")
+	owner := fs.String("owner", "", "end the sessions of this `owner` (the user id given to Session.LogIn); works on every backend")
+	handle := fs.String("handle", "", "with -owner: end only the session with this `handle` (see list -owner)")
+	timeout := timeoutFlag(fs, defaultTimeout)
+	pos, err := e.parse(fs, args, `Keys are store keys as list prints them (never hashed again). Ending a
+session deletes its record: its next request starts a fresh, empty session.
+Put -- before keys that start with a dash.`)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 0:
+		return usagef("want a URL")
+	case *all && (*owner != "" || len(pos) > 1):
+		return usagef("-all takes a URL only, no keys and no -owner")
+	case *owner != "" && len(pos) > 1:
+		return usagef("-owner takes a URL only; use -handle for one session")
+	case *handle != "" && *owner == "":
+		return usagef("-handle needs -owner")
+	case !*all && *owner == "" && len(pos) < 2:
+		return usagef("want the keys to revoke after the URL, or -all, or -owner")
+	}
+	ctx, cancel := e.withTimeout(*timeout)
+	defer cancel()
+	st, err := e.open(ctx, "store", pos[0], storeurl.Options{})
+	if err != nil {
+		return timedOut(ctx, err)
+	}
+	defer closeStore(st)
+	m := manager(st.Store)
+	switch {
+	case *all:
+		err = revokeAll(ctx, e.stdout, st)
+	case *handle != "":
+		if err = m.RevokeSession(ctx, *owner, *handle); err == nil {
+			fmt.Fprintf(e.stdout, "revoked session %s of %s\n", *handle, *owner)
+		}
+	case *owner != "":
+		var n int
+		if n, err = m.RevokeAll(ctx, *owner, false); err == nil {
+			fmt.Fprintf(e.stdout, "revoked %d sessions of %s\n", n, *owner)
+		}
+	default:
+		err = revokeKeys(ctx, e.stdout, st.Store, m, pos[1:])
+	}
+	if err != nil {
+		return timedOut(ctx, fmt.Errorf("%s: revoke: %w", st.Shown, err))
+	}
+	return nil
+}
+
+func revokeKeys(ctx context.Context, w io.Writer, st sessionstore.Store, m *sessionstore.Manager, keys []string) error {
+	n := 0
+	for _, k := range keys {
+		// Revoke reports nothing of a missing key; the operator wants to know.
+		_, found, err := st.Load(ctx, k)
+		if err != nil {
+			return err
+		}
+		if !found {
+			fmt.Fprintf(w, "%s: not found\n", k)
+			continue
+		}
+		if err := m.Revoke(ctx, k); err != nil {
+			return err
+		}
+		n++
+	}
+	fmt.Fprintf(w, "revoked %d of %d\n", n, len(keys))
+	return nil
+}
+
+// revokeAll deletes every record the walk finds. The keys are gathered
+// first: whether a store may be written during its walk is up to it.
+func revokeAll(ctx context.Context, w io.Writer, st *storeurl.Store) error {
+	it, err := iterator(st, "revoke -all (revoke -owner works)")
+	if err != nil {
+		return err
+	}
+	var keys []string
+	err = it.Iterate(ctx, func(key string, _ sessionstore.Record) bool {
+		keys = append(keys, key)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := st.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "revoked all %d records\n", len(keys))
+	return nil
+}

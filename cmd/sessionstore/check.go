@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/storeurl"
+	"github.com/sessionstore/sessionstore/internal/storewrap"
+	"github.com/sessionstore/sessionstore/storetest"
+)
+
+// checkTimeout bounds a whole check by default: the suite takes seconds on
+// a nearby server, most of it waiting for the clock.
+const checkTimeout = 10 * time.Minute
+
+// cleanupTimeout bounds removing one store's namespace after a rule.
+const cleanupTimeout = 30 * time.Second
+
+func runCheck(e *env, args []string) error {
+	fs := e.flags()
+	verbose := fs.Bool("v", false, "print the notes of passed rules too")
+	timeout := timeoutFlag(fs, checkTimeout)
+	pos, err := e.parse(fs, args, `Runs the conformance suite of package storetest against the server at URL,
+each rule in a prefix, table or collection of its own (named
+sessionstore_check_*), removed when the rule ends; on memcached, which
+cannot list its keys, every key the rule wrote is deleted. The URL's own
+?prefix=, ?table= or ?collection= is not used.
+
+Prints each rule as PASS, FAIL (with the suite's messages) or SKIP (a
+capability the backend does not have), then a summary. Exits 1 when a rule
+fails.`)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one URL, got %d arguments", len(pos))
+	}
+	ctx, cancel := e.withTimeout(*timeout)
+	defer cancel()
+
+	base := "sessionstore_check_" + strings.ToLower(rand.Text()[:8])
+	// A first store checks the URL and the server, and tells the backend.
+	probe, err := e.open(ctx, "store", pos[0], storeurl.Options{Namespace: base, Prepare: true, Logger: quiet})
+	if err != nil {
+		return timedOut(ctx, err)
+	}
+	dropStore(probe, nil)
+	closeStore(probe)
+	unreachable, err := unreachableURL(pos[0])
+	if err != nil {
+		return err
+	}
+
+	var n atomic.Int64
+	h := storetest.Harness{
+		NewStore: func(t testing.TB) sessionstore.Store {
+			ns := storeurl.KeyPrefix(pos[0], fmt.Sprintf("%s_%d", base, n.Add(1)))
+			st, err := e.open(t.Context(), "store", pos[0], storeurl.Options{Namespace: ns, Prepare: true, Logger: quiet})
+			if err != nil {
+				t.Fatalf("open a store of its own: %v", err)
+			}
+			var tr *tracker
+			s := st.Store
+			if probe.Backend == storeurl.Memcache {
+				tr = &tracker{Store: st.Store}
+				s = storewrap.New(st.Store, tr)
+			}
+			t.Cleanup(func() {
+				dropStore(st, tr)
+				closeStore(st)
+			})
+			return s
+		},
+		MaxDataSize: probe.MaxDataSize,
+		NewUnreachableStore: func(t testing.TB) sessionstore.Store {
+			st, err := e.open(t.Context(), "store", unreachable, storeurl.Options{NoPing: true, Logger: quiet})
+			if err != nil {
+				t.Fatalf("open a store of an unreachable server: %v", err)
+			}
+			t.Cleanup(func() { closeStore(st) })
+			return st.Store
+		},
+	}
+	if probe.Backend == storeurl.Memory {
+		h.NewUnreachableStore = nil // nothing to reach
+	}
+
+	fmt.Fprintf(e.stdout, "checking %s (%s) against the conformance suite\n", probe.Shown, probe.Backend)
+	start := time.Now()
+	var passed, failed, skipped int
+	var mu sync.Mutex
+	storetest.RunSuite(ctx, h, func(r storetest.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.Status {
+		case storetest.Passed:
+			passed++
+		case storetest.Failed:
+			failed++
+		case storetest.Skipped:
+			skipped++
+		}
+		fmt.Fprintf(e.stdout, "%s  %s", r.Status, r.Name)
+		if r.Status == storetest.Skipped && len(r.Messages) > 0 {
+			fmt.Fprintf(e.stdout, " (%s)", r.Messages[0])
+		}
+		fmt.Fprintln(e.stdout)
+		if r.Status == storetest.Failed || *verbose {
+			for _, m := range r.Messages {
+				fmt.Fprintf(e.stdout, "      %s\n", strings.ReplaceAll(m, "\n", "\n      "))
+			}
+		}
+	})
+	verdict := "ok"
+	if failed > 0 {
+		verdict = "FAIL"
+	}
+	summary := fmt.Sprintf("%s  %s: %d rules passed, %d failed, %d skipped in %.1fs",
+		verdict, probe.Shown, passed, failed, skipped, time.Since(start).Seconds())
+	if ctx.Err() != nil {
+		summary += fmt.Sprintf(" (stopped: %v)", context.Cause(ctx))
+	}
+	fmt.Fprintln(e.stdout, summary)
+	if failed > 0 {
+		return failedError{fmt.Sprintf("%d rules failed", failed)}
+	}
+	return nil
+}
+
+// quiet discards the stores' background notices (FerretDB's missing TTL
+// indexes, for one), which would interleave with the results.
+var quiet = slog.New(slog.DiscardHandler)
+
+// dropStore removes what a store of the check left: its namespace, or on
+// memcached every key tr saw written.
+func dropStore(st *storeurl.Store, tr *tracker) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := st.Drop(ctx); err != nil && errors.Is(err, errors.ErrUnsupported) && tr != nil {
+		tr.deleteAll(ctx)
+	}
+}
+
+// unreachableURL returns arg with its servers replaced by an address
+// nothing listens on, for the suite's rule 8.
+func unreachableURL(arg string) (string, error) {
+	if arg == "memory" {
+		return "memory", nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a closed port: %w", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	u, err := url.Parse(arg)
+	if err != nil {
+		return "", err // Open reported it before
+	}
+	u.Host = addr
+	if u.Scheme == "mongodb+srv" {
+		u.Scheme = "mongodb" // no DNS lookup of a closed port
+	}
+	q := u.Query()
+	q.Del("prefix")
+	q.Del("table")
+	q.Del("collection")
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// tracker remembers the ids written through it, so that a rule's records
+// can be deleted from a store that cannot list them.
+type tracker struct {
+	sessionstore.Store
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+func (t *tracker) note(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ids == nil {
+		t.ids = make(map[string]struct{})
+	}
+	t.ids[id] = struct{}{}
+}
+
+func (t *tracker) deleteAll(ctx context.Context) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id := range t.ids {
+		t.Store.Delete(ctx, id)
+	}
+}
+
+func (t *tracker) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
+	t.note(id)
+	return t.Store.Save(ctx, id, data, expiry)
+}
+
+func (t *tracker) Touch(ctx context.Context, id string, expiry time.Time) (bool, error) {
+	return t.Store.(sessionstore.Toucher).Touch(ctx, id, expiry)
+}
+
+func (t *tracker) CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
+	t.note(id)
+	return t.Store.(sessionstore.Swapper).CompareAndSwap(ctx, id, version, data, expiry)
+}
+
+func (t *tracker) Iterate(ctx context.Context, fn func(string, sessionstore.Record) bool) error {
+	return t.Store.(sessionstore.Iterator).Iterate(ctx, fn)
+}
+
+func (t *tracker) Count(ctx context.Context) (int, error) {
+	return t.Store.(sessionstore.Counter).Count(ctx)
+}
+
+func (t *tracker) Close() error { return t.Store.(io.Closer).Close() }

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
+	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
+	"github.com/sessionstore/sessionstore/internal/testservers/redistest"
+	"github.com/sessionstore/sessionstore/memory"
+)
+
+// TestCheck runs check against each backend's server: every rule passes or
+// is skipped for a capability the backend lacks, and nothing is left in
+// the server. (storetest's own tests show that RunSuite, which check
+// prints, fails the rule each broken store breaks.)
+func TestCheck(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			u := b.url(t)
+			r := sessionstoreCmd(t, "check", u)
+			if r.code != exitOK || !strings.Contains(r.stdout, " 0 failed") {
+				t.Fatalf("exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+			if n := len(lines); n < 100 {
+				t.Errorf("check printed %d lines; want a line per rule", n)
+			}
+			t.Log(lines[len(lines)-1])
+			if left := leftovers(t, b.name, u, "sessionstore_check_"); len(left) > 0 {
+				t.Errorf("check left %q behind", left)
+			}
+		})
+	}
+}
+
+// leftovers lists what namespaces starting with pattern left in the
+// backend's server.
+func leftovers(t *testing.T, backend, u, pattern string) []string {
+	t.Helper()
+	ctx := context.Background()
+	switch backend {
+	case "redis":
+		c, _ := redistest.New(t)
+		keys, err := c.Keys(ctx, pattern+"*").Result()
+		if err != nil && err != goredis.Nil {
+			t.Fatal(err)
+		}
+		return keys
+	case "redis-cluster":
+		c, _ := redistest.NewCluster(t)
+		var mu sync.Mutex
+		var keys []string
+		err := c.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+			k, err := node.Keys(ctx, pattern+"*").Result()
+			mu.Lock()
+			defer mu.Unlock()
+			keys = append(keys, k...)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	case "postgres":
+		pool, _ := pgtest.New(t)
+		rows, err := pool.Query(ctx, "SELECT tablename FROM pg_tables WHERE tablename LIKE $1", pattern+"%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var names []string
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			names = append(names, n)
+		}
+		return names
+	case "mongodb":
+		// check used the URL's database, the one mongotest gave this test.
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, _ := mongotest.New(t)
+		names, err := db.Client().Database(strings.TrimPrefix(pu.Path, "/")).ListCollectionNames(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		for _, n := range names {
+			if strings.HasPrefix(n, pattern) {
+				left = append(left, n)
+			}
+		}
+		return left
+	}
+	return nil // memcached cannot list its keys; check deletes what it wrote
+}
+
+// TestCheckReportsBrokenStore runs check over stores that break one rule
+// each: the command prints the rule as failed with the suite's message,
+// summarises the failure and exits 1.
+func TestCheckReportsBrokenStore(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wrap func(sessionstore.Store) sessionstore.Store
+		rule string
+	}{
+		{"fails to delete a missing id", func(s sessionstore.Store) sessionstore.Store {
+			return deleteMissingFails{s.(*memory.Store)}
+		}, "Delete/missing id is not an error"},
+		{"hides Touch", func(s sessionstore.Store) sessionstore.Store {
+			return noTouch{s.(*memory.Store)}
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut strings.Builder
+			code := runWith(t.Context(), []string{"check", "memory"}, &out, &errOut, tc.wrap)
+			if tc.rule == "" {
+				// A store without Touch: its rules are skipped, not failed.
+				if code != exitOK || !strings.Contains(out.String(), "SKIP  Touch (the store does not implement sessionstore.Toucher)") {
+					t.Errorf("exit %d:\n%s%s", code, out.String(), errOut.String())
+				}
+				return
+			}
+			if code != exitFailed {
+				t.Errorf("exit %d; want %d", code, exitFailed)
+			}
+			lines := strings.Split(out.String(), "\n")
+			i := slices.Index(lines, "FAIL  "+tc.rule)
+			if i < 0 || i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "      Delete of a missing id = no such id") {
+				t.Errorf("check did not print %q with the suite's message after it:\n%s", tc.rule, out.String())
+			}
+			if !strings.Contains(out.String(), "\nFAIL  memory: ") || !strings.HasSuffix(errOut.String(), " rules failed\n") {
+				t.Errorf("summary:\n%s\nstderr %q", out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+// deleteMissingFails breaks rule 3: deleting a missing id is an error.
+type deleteMissingFails struct{ *memory.Store }
+
+func (s deleteMissingFails) Delete(ctx context.Context, id string) error {
+	if _, found, err := s.Load(ctx, id); err == nil && !found {
+		return errors.New("no such id")
+	}
+	return s.Store.Delete(ctx, id)
+}
+
+// noTouch is a memory store without Touch.
+type noTouch struct{ s *memory.Store }
+
+func (n noTouch) Load(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	rec, found, err := n.s.Load(ctx, id)
+	rec.Version = 0 // versions belong to Swapper, which noTouch hides too
+	return rec, found, err
+}
+
+func (n noTouch) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
+	return n.s.Save(ctx, id, data, expiry)
+}
+
+func (n noTouch) Delete(ctx context.Context, id string) error { return n.s.Delete(ctx, id) }

@@ -1,0 +1,149 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionstore/sessionstore"
+)
+
+// TestRunSuite runs the suite outside go test, as the sessionstore command
+// does: against the reference store every rule passes and the results come
+// in the order the rules started, each reported once; against each broken
+// store the rule it breaks fails, with the suite's message.
+func TestRunSuite(t *testing.T) {
+	t.Parallel()
+	type faults struct{ fault, dead fault }
+	runs := map[faults][]Result{{noFault, noDeadFault}: nil}
+	for _, c := range brokenStores {
+		if !racy(c.fault) {
+			runs[faults{c.fault, c.dead}] = nil
+		}
+	}
+	var reported sync.Map // faults → []Result as report saw them
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for f := range runs {
+		wg.Go(func() {
+			var seen []Result
+			res := RunSuite(t.Context(), refHarness(f.fault, f.dead), func(r Result) { seen = append(seen, r) })
+			reported.Store(f, seen)
+			mu.Lock()
+			defer mu.Unlock()
+			runs[f] = res
+		})
+	}
+	wg.Wait()
+
+	t.Run("reference store passes every rule", func(t *testing.T) {
+		res := runs[faults{noFault, noDeadFault}]
+		if len(res) < 100 {
+			t.Errorf("%d results; want more than 100", len(res))
+		}
+		for _, r := range res {
+			if r.Status != Passed {
+				t.Errorf("%s %s: %q", r.Status, r.Name, r.Messages)
+			}
+		}
+		seen, _ := reported.Load(faults{noFault, noDeadFault})
+		if len(seen.([]Result)) != len(res) {
+			t.Errorf("report saw %d results; RunSuite returned %d", len(seen.([]Result)), len(res))
+		}
+		names := func(rs []Result) []string {
+			var n []string
+			for _, r := range rs {
+				n = append(n, r.Name)
+			}
+			return n
+		}
+		// The same rules as under go test, which the recorder sees.
+		rec := runRecorded(t, func(t tester) { run(t, refHarness(noFault, noDeadFault)) })
+		if got, want := names(res), rec.leaves(); !slices.Equal(got, want) {
+			t.Errorf("RunSuite ran rules\n%q\nwant, in this order,\n%q", got, want)
+		}
+	})
+	for _, c := range brokenStores {
+		if racy(c.fault) {
+			continue
+		}
+		t.Run("catches a store that "+c.name, func(t *testing.T) {
+			res := runs[faults{c.fault, c.dead}]
+			i := slices.IndexFunc(res, func(r Result) bool { return r.Name == c.want })
+			switch {
+			case i < 0:
+				t.Errorf("no result for %q", c.want)
+			case res[i].Status != Failed || len(res[i].Messages) == 0:
+				t.Errorf("%q: %s with messages %q; want a failure with the suite's message", c.want, res[i].Status, res[i].Messages)
+			}
+		})
+	}
+}
+
+// racy reports whether a broken store shows its fault only when a race
+// goes wrong. This test runs some sixty whole suites at once, which can
+// starve a race of the interleaving it needs; TestRecorded and TestCatchRate
+// prove those faults are caught, under the suite's own conditions.
+func racy(f fault) bool {
+	switch f {
+	case faultRacyCompareAndSwap, faultTornBigRead, faultRacyNoSleep, faultRemovesExpiredRacily:
+		return true
+	}
+	return false
+}
+
+// TestRunSuiteSkipsCapabilities checks that a capability the store lacks
+// is one skipped result, saying why.
+func TestRunSuiteSkipsCapabilities(t *testing.T) {
+	t.Parallel()
+	h := Harness{NewStore: func(t testing.TB) sessionstore.Store {
+		return plainStore{newRefStore(noFault)}
+	}, MaxDataSize: refMaxDataSize}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	res := RunSuite(ctx, h, nil)
+	for _, name := range []string{"Touch", "CompareAndSwap", "Iterate", "Count", "Close", "Unreachable"} {
+		i := slices.IndexFunc(res, func(r Result) bool { return r.Name == name })
+		if i < 0 || res[i].Status != Skipped || len(res[i].Messages) == 0 {
+			t.Errorf("%s: want one skipped result saying why; results:\n%v", name, res)
+		}
+	}
+	for _, r := range res {
+		if r.Status == Failed {
+			t.Errorf("FAIL %s: %q", r.Name, r.Messages)
+		}
+	}
+}
+
+// TestRunSuiteEndsWithContext checks that a suite whose context ends stops
+// promptly, failing the rules under way rather than hanging.
+func TestRunSuiteEndsWithContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res := RunSuite(ctx, refHarness(noFault, noDeadFault), nil)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("RunSuite took %v after its context ended at 200ms", took)
+	}
+	if !slices.ContainsFunc(res, func(r Result) bool { return r.Status == Failed }) {
+		t.Errorf("no rule failed though the context ended during the clock checks")
+	}
+}
+
+// plainStore hides every optional capability of a Store.
+type plainStore struct{ s sessionstore.Store }
+
+func (p plainStore) Load(ctx context.Context, id string) (sessionstore.Record, bool, error) {
+	rec, found, err := p.s.Load(ctx, id)
+	rec.Version = 0 // versions belong to Swapper
+	return rec, found, err
+}
+
+func (p plainStore) Save(ctx context.Context, id string, data []byte, expiry time.Time) error {
+	return p.s.Save(ctx, id, data, expiry)
+}
+
+func (p plainStore) Delete(ctx context.Context, id string) error { return p.s.Delete(ctx, id) }
