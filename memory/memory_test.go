@@ -387,7 +387,7 @@ func TestOptionDefaults(t *testing.T) {
 		dataSize int
 	}{
 		{memory.Options{}, memory.DefaultMaxSessions, memory.DefaultMaxDataSize},
-		{memory.Options{MaxSessions: -1, MaxDataSize: -1}, -1, math.MaxInt},
+		{memory.Options{MaxSessions: -1, MaxDataSize: -1}, -1, memory.MaxDataSizeLimit},
 		{memory.Options{MaxSessions: 5, MaxDataSize: 7}, 5, 7},
 	} {
 		s := newStore(t, tc.opts)
