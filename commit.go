@@ -323,7 +323,7 @@ func (b *batch) try(fresh bool) (out outcome, data []byte, ok bool, err error) {
 		ok, err := b.renew(data, exp)
 		return renewed, data, ok, err
 	}
-	if ss, shared := b.sw.(SwapSharer); shared {
+	if ss, shared := swapSharerOf(b.m.Store); shared {
 		ok, err = ss.CompareAndSwapShared(b.ctx, b.key, b.base.Version, data, exp)
 	} else {
 		ok, err = b.sw.CompareAndSwap(b.ctx, b.key, b.base.Version, data, exp)

@@ -111,16 +111,13 @@ func TestMergeOnConflict(t *testing.T) {
 	}
 }
 
-// conflictStore never wins a compare-and-swap.
+// conflictStore never wins a compare-and-swap. It overrides only the
+// copying CompareAndSwap: the spyStore's SharingStore is not conflictStore,
+// so the Manager must not go around the override through the embedded
+// CompareAndSwapShared (sessionstore.Sharer).
 type conflictStore struct{ *spyStore }
 
 func (conflictStore) CompareAndSwap(context.Context, string, uint64, []byte, time.Time) (bool, error) {
-	return false, nil
-}
-
-// CompareAndSwapShared loses too: the Manager swaps through it on a memory
-// store (sessionstore.SwapSharer).
-func (conflictStore) CompareAndSwapShared(context.Context, string, uint64, []byte, time.Time) (bool, error) {
 	return false, nil
 }
 
@@ -200,13 +197,6 @@ type gatedStore struct {
 func (g *gatedStore) CompareAndSwap(ctx context.Context, id string, v uint64, data []byte, exp time.Time) (bool, error) {
 	g.gate()
 	return g.spyStore.CompareAndSwap(ctx, id, v, data, exp)
-}
-
-// CompareAndSwapShared is gated too: the Manager swaps through it on a
-// memory store (sessionstore.SwapSharer).
-func (g *gatedStore) CompareAndSwapShared(ctx context.Context, id string, v uint64, data []byte, exp time.Time) (bool, error) {
-	g.gate()
-	return g.spyStore.CompareAndSwapShared(ctx, id, v, data, exp)
 }
 
 // gate holds the first swap until released.

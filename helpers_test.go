@@ -88,8 +88,12 @@ func (s *spyStore) CompareAndSwap(ctx context.Context, id string, v uint64, data
 	return s.Store.CompareAndSwap(ctx, id, v, data, exp)
 }
 
-// The shared methods (sessionstore.Sharer, SwapSharer) count and fail as
-// the copying ones: the embedded store's own would bypass the spy.
+// The spy is a sessionstore.Sharer in its own right, so that the tests
+// that count its calls see the Manager's copy-free path; its shared methods
+// count and fail as the copying ones. A type embedding the spy is not one:
+// the Manager calls its copying methods (see conflictStore).
+
+func (s *spyStore) SharingStore() sessionstore.Store { return s }
 
 func (s *spyStore) LoadShared(ctx context.Context, id string) (sessionstore.Record, bool, error) {
 	s.loads.Add(1)

@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"context"
+	"reflect"
 	"time"
 )
 
@@ -14,10 +15,16 @@ import (
 // never touches again. Other callers keep the copying methods of Store,
 // whose guarantees Sharer does not change.
 //
-// A wrapper that embeds a store of its own type (a struct embedding
-// *memory.Store, say) to change Load or Save must change LoadShared and
-// SaveShared too, or the Manager goes around it.
+// The Manager uses the shared methods only when SharingStore returns the
+// very Store it was given. A type that embeds a Sharer (a struct embedding
+// *memory.Store, say, to change Load or Save) inherits SharingStore, which
+// returns the embedded store, not the wrapper: the Manager then calls the
+// wrapper's copying methods, so it is never gone around. Such a wrapper
+// that wants the copy-free path implements all of Sharer itself.
 type Sharer interface {
+	// SharingStore returns the receiver itself, as a Store.
+	SharingStore() Store
+
 	// LoadShared is Load, except that rec.Data may be the store's own
 	// memory, shared with other loads: the caller must never modify it. The
 	// store never modifies it either, so the caller may keep it as long as
@@ -35,8 +42,34 @@ type Sharer interface {
 // a [Sharer]: CompareAndSwapShared is CompareAndSwap handing data over as
 // SaveShared does.
 type SwapSharer interface {
+	Sharer
+
 	// CompareAndSwapShared is CompareAndSwap, except that the store may
 	// keep data itself: the caller must never modify it once the call
 	// began, whatever its outcome.
 	CompareAndSwapShared(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (swapped bool, err error)
+}
+
+// sharerOf returns st as a Sharer when it is one in its own right: its
+// SharingStore is st itself, not a store st embeds.
+func sharerOf(st Store) (Sharer, bool) {
+	sh, ok := st.(Sharer)
+	if !ok {
+		return nil, false
+	}
+	self := sh.SharingStore()
+	// Comparing interfaces holding one non-comparable type panics.
+	if self == nil || reflect.TypeOf(self) != reflect.TypeOf(st) || !reflect.TypeOf(st).Comparable() || self != st {
+		return nil, false
+	}
+	return sh, true
+}
+
+// swapSharerOf is sharerOf for a SwapSharer.
+func swapSharerOf(st Store) (SwapSharer, bool) {
+	if _, ok := sharerOf(st); !ok {
+		return nil, false
+	}
+	ss, ok := st.(SwapSharer)
+	return ss, ok
 }

@@ -251,6 +251,9 @@ func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool,
 	return s.load(ctx, id, false)
 }
 
+// SharingStore returns s: see sessionstore.Sharer.
+func (s *Store) SharingStore() sessionstore.Store { return s }
+
 // LoadShared is Load without the copy of the data when the stored bytes
 // are never modified (see sessionstore.Sharer): those stored by SaveShared
 // or CompareAndSwapShared, and those over 8 KiB. The caller must not modify

@@ -284,6 +284,9 @@ func (s *refStore) Load(ctx context.Context, id string) (sessionstore.Record, bo
 	return rec, true, nil
 }
 
+// SharingStore returns s.
+func (s *refStore) SharingStore() sessionstore.Store { return s }
+
 // LoadShared is Load without the copy: records are never modified in place.
 func (s *refStore) LoadShared(ctx context.Context, id string) (sessionstore.Record, bool, error) {
 	if err := s.begin(ctx, "load", id); err != nil {
