@@ -25,4 +25,4 @@ func Queued(m *Manager, key string) int {
 
 // UsesSharedPath reports whether m loads and saves through the copy-free
 // methods of its store (Sharer).
-func UsesSharedPath(m *Manager) bool { _, ok := sharerOf(m.Store); return ok }
+func UsesSharedPath(m *Manager) bool { _, ok := SharerOf(m.Store); return ok }

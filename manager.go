@@ -565,7 +565,7 @@ func (sv *saving) renew() error {
 func (sv *saving) saveAs(key string) error {
 	exp := sv.expiry()
 	var err error
-	if sh, ok := sharerOf(sv.m.Store); ok {
+	if sh, ok := SharerOf(sv.m.Store); ok {
 		var data []byte
 		if data, err = encodeState(make([]byte, 0, recordCap(len(sv.s.raw))), sv.m.codec(), &sv.s.state); err == nil {
 			err = sh.SaveShared(sv.ctx, key, data, exp) // data is the store's now
@@ -652,7 +652,7 @@ func (s *Session) loadedPermanent() bool {
 // decodes: the Manager never modifies loaded bytes, and then keeps none of
 // them in the values it hands out.
 func (m *Manager) loadRecord(ctx context.Context, key string) (Record, bool, error) {
-	if sh, ok := sharerOf(m.Store); ok && decodesByCopy(m.codec()) {
+	if sh, ok := SharerOf(m.Store); ok && decodesByCopy(m.codec()) {
 		return sh.LoadShared(ctx, key)
 	}
 	return m.Store.Load(ctx, key)

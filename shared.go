@@ -50,9 +50,10 @@ type SwapSharer interface {
 	CompareAndSwapShared(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (swapped bool, err error)
 }
 
-// sharerOf returns st as a Sharer when it is one in its own right: its
-// SharingStore is st itself, not a store st embeds.
-func sharerOf(st Store) (Sharer, bool) {
+// SharerOf returns st as a Sharer when it is one in its own right: its
+// SharingStore is st itself, not a store that st embeds. The Manager uses
+// the shared methods of st only then, and storetest tests them only then.
+func SharerOf(st Store) (Sharer, bool) {
 	sh, ok := st.(Sharer)
 	if !ok {
 		return nil, false
@@ -65,9 +66,9 @@ func sharerOf(st Store) (Sharer, bool) {
 	return sh, true
 }
 
-// swapSharerOf is sharerOf for a SwapSharer.
+// swapSharerOf is SharerOf for a SwapSharer.
 func swapSharerOf(st Store) (SwapSharer, bool) {
-	if _, ok := sharerOf(st); !ok {
+	if _, ok := SharerOf(st); !ok {
 		return nil, false
 	}
 	ss, ok := st.(SwapSharer)

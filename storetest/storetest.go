@@ -157,8 +157,11 @@ func newStore(st sessionstore.Store) *store {
 	s.iterator, _ = st.(sessionstore.Iterator)
 	s.counter, _ = st.(sessionstore.Counter)
 	s.closer, _ = st.(io.Closer)
-	s.sharer, _ = st.(sessionstore.Sharer)
-	s.swapSharer, _ = st.(sessionstore.SwapSharer)
+	// Shared methods inherited from an embedded store are not the
+	// store's own, and the Manager does not use them (sessionstore.Sharer).
+	if s.sharer, _ = sessionstore.SharerOf(st); s.sharer != nil {
+		s.swapSharer, _ = st.(sessionstore.SwapSharer)
+	}
 	return s
 }
 
