@@ -140,7 +140,14 @@ func decodeState(data []byte, c codec.Codec) (state, error) {
 	if len(data) == 0 {
 		return st, nil
 	}
-	vals, err := c.Decode(data)
+	// Loaded records are never modified: strings may share their memory.
+	var vals map[string]any
+	var err error
+	if sd, ok := c.(codec.SharedDecoder); ok {
+		vals, err = sd.DecodeShared(data)
+	} else {
+		vals, err = c.Decode(data)
+	}
 	if err != nil {
 		if !errors.Is(err, codec.ErrDecode) {
 			err = fmt.Errorf("%w: %w", codec.ErrDecode, err)

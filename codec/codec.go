@@ -93,6 +93,15 @@ type Codec interface {
 	Decode(data []byte) (map[string]any, error)
 }
 
+// SharedDecoder is implemented by codecs that can decode without copying
+// strings out of their input, for callers that never modify the input
+// afterwards; MsgPack implements it.
+type SharedDecoder interface {
+	// DecodeShared is Decode, except that the strings of the result may
+	// share data's memory: the caller must never modify data afterwards.
+	DecodeShared(data []byte) (map[string]any, error)
+}
+
 // Appender is implemented by codecs that can encode into a buffer the
 // caller provides. The session Manager uses it to write a record's header
 // and its values into one buffer, sparing an allocation and a copy per

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // The MsgPack wire format is standard MessagePack, so any MessagePack
@@ -193,6 +194,24 @@ func (c MsgPack) Decode(data []byte) (map[string]any, error) {
 	if len(data) <= maxSharedStrings {
 		d.s = string(data)
 	}
+	return d.decode()
+}
+
+// DecodeShared is Decode for data that is never modified afterwards, by
+// anyone: the strings it returns (keys and values) share data's memory
+// rather than a copy of it, sparing an allocation and a copy per decode.
+// Byte slices are still copies. The session Manager uses it on the records
+// it loads, which nothing modifies (see [SharedDecoder]).
+func (c MsgPack) DecodeShared(data []byte) (map[string]any, error) {
+	d := decoder{b: data, reg: c.reg}
+	if len(data) <= maxSharedStrings && len(data) > 0 {
+		d.s = unsafe.String(unsafe.SliceData(data), len(data))
+	}
+	return d.decode()
+}
+
+// decode decodes d's whole input, one map.
+func (d *decoder) decode() (map[string]any, error) {
 	n, err := d.mapLen()
 	if err != nil {
 		return nil, err
