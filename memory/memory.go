@@ -159,7 +159,8 @@ type shardState struct {
 	// Manager makes) inside the map's slots: such a session costs the
 	// garbage collector one pointer, its data, and a Load no cache miss
 	// beyond the map's own, which counts at millions of sessions.
-	m map[string]entry
+	short map[idKey]entry
+	long  map[string]entry
 	// minExpiry is at most the earliest expiry in m (in Unix nanoseconds),
 	// so a shard whose minExpiry is in the future holds nothing expired and
 	// cleanup skips it. Written under mu, read without it.
@@ -169,9 +170,9 @@ type shardState struct {
 }
 
 // entry is one stored record, in 32 bytes: its data is a pointer and two
-// 32-bit lengths rather than a slice, so a map slot (string id and entry)
-// takes 48 bytes, as scs's does. At millions of sessions the smaller slots
-// keep the heap and the cache misses of a lookup below scs's.
+// 32-bit lengths rather than a slice, so a map slot of a short id (id and
+// entry) takes 80 bytes. At millions of sessions the smaller slots keep the
+// heap and the cache misses of a lookup low.
 type entry struct {
 	ptr  *byte  // the data's first byte; nil when the data is empty
 	size uint32 // the data's length
@@ -220,7 +221,8 @@ func New(opts Options) *Store {
 	}
 	for i := range tab.shards {
 		sh := &tab.shards[i]
-		sh.m = make(map[string]entry)
+		sh.short = make(map[idKey]entry)
+		sh.long = make(map[string]entry)
 		sh.minExpiry.Store(math.MaxInt64)
 		sh.index = uint64(i)
 	}
@@ -494,7 +496,12 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 			it.data, it.owned = e.copyMutable()
 			batch = append(batch, it)
 		}
-		for id, e := range sh.m {
+		for k, e := range sh.short {
+			if e.expiry > now {
+				add(k.String(), e)
+			}
+		}
+		for id, e := range sh.long {
 			if e.expiry > now {
 				add(id, e)
 			}
@@ -536,9 +543,14 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 		now := s.tab.nowNanos()
 		sh.mu.Lock()
 		if sh.minExpiry.Load() > now {
-			n += len(sh.m)
+			n += len(sh.short) + len(sh.long)
 		} else {
-			for _, e := range sh.m {
+			for _, e := range sh.short {
+				if e.expiry > now {
+					n++
+				}
+			}
+			for _, e := range sh.long {
 				if e.expiry > now {
 					n++
 				}
@@ -702,9 +714,17 @@ func (t *table) purgeAll(now int64, done <-chan struct{}) {
 // The caller holds sh.mu.
 func (sh *shard) purge(now int64) int {
 	n, minExp := 0, int64(math.MaxInt64)
-	for id, e := range sh.m {
+	for k, e := range sh.short {
 		if e.expiry <= now {
-			delete(sh.m, id)
+			delete(sh.short, k)
+			n++
+		} else {
+			minExp = min(minExp, e.expiry)
+		}
+	}
+	for id, e := range sh.long {
+		if e.expiry <= now {
+			delete(sh.long, id)
 			n++
 		} else {
 			minExp = min(minExp, e.expiry)
@@ -722,22 +742,55 @@ func (sh *shard) remove(id string, stored bool, count *atomic.Int64) {
 	}
 }
 
+// idKeyMax is the longest id kept inside a map slot: 47 bytes, room for
+// the 43 of a 256-bit id in base64 (as the session Manager makes, hashed or
+// not).
+const idKeyMax = 47
+
+// idKey is an id of up to idKeyMax bytes, its length in the last byte.
+type idKey [idKeyMax + 1]byte
+
+func makeKey(id string) idKey {
+	var k idKey
+	copy(k[:], id)
+	k[idKeyMax] = byte(len(id))
+	return k
+}
+
+// String returns the id.
+func (k *idKey) String() string { return string(k[:k[idKeyMax]]) }
+
 // get returns the record of id. The caller holds sh.mu.
 func (sh *shard) get(id string) (entry, bool) {
-	e, ok := sh.m[id]
+	if len(id) <= idKeyMax {
+		e, ok := sh.short[makeKey(id)]
+		return e, ok
+	}
+	e, ok := sh.long[id]
 	return e, ok
 }
 
 // set stores e under id and reports whether id was not stored before. The
 // caller holds sh.mu.
 func (sh *shard) set(id string, e entry) (added bool) {
-	n := len(sh.m)
-	sh.m[id] = e
-	return len(sh.m) > n
+	if len(id) <= idKeyMax {
+		n := len(sh.short)
+		sh.short[makeKey(id)] = e
+		return len(sh.short) > n
+	}
+	n := len(sh.long)
+	sh.long[id] = e
+	return len(sh.long) > n
 }
 
 // del removes id. The caller holds sh.mu.
-func (sh *shard) del(id string) { delete(sh.m, id) }
+func (sh *shard) del(id string) {
+	if len(id) <= idKeyMax {
+		delete(sh.short, makeKey(id))
+		return
+	}
+	delete(sh.long, id)
+}
 
 // lowerMinExpiry records that the shard holds a record expiring at exp. The
 // caller holds sh.mu.
