@@ -38,11 +38,9 @@ package memory
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"math"
-	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -128,7 +126,6 @@ type Options struct {
 type Store struct {
 	tab         *table
 	seed        maphash.Seed
-	mix         uint64 // from seed: spreads ids over the shards differently in each store
 	maxDataSize int
 	closed      atomic.Bool
 	janitor     *janitor // nil when cleanup is disabled
@@ -159,14 +156,24 @@ type shardState struct {
 	// Manager makes) inside the map's slots: such a session costs the
 	// garbage collector one pointer, its data, and a Load no cache miss
 	// beyond the map's own, which counts at millions of sessions.
-	short map[idKey]entry
-	long  map[string]entry
+	// index maps the hash of each short id (up to idKeyMax bytes, every id
+	// the session Manager makes) to its slot in slots, where the id is
+	// kept inside the slot with its record: a short id's session costs
+	// the garbage collector one pointer (its data), a map slot of 16 bytes
+	// and a slot of 80, and a lookup no cache miss on an id string.
+	index map[uint64]uint32
+	slots [][]slot // chunks of chunkSlots slots; only the first grows
+	free  []uint32 // slots of removed records, for reuse
+	// long holds the records of longer ids, and of the short ids whose
+	// hash another short id holds in index (so rare that its cost does
+	// not matter, but it must be right).
+	long map[string]entry
 	// minExpiry is at most the earliest expiry in m (in Unix nanoseconds),
 	// so a shard whose minExpiry is in the future holds nothing expired and
 	// cleanup skips it. Written under mu, read without it.
 	minExpiry atomic.Int64
-	seq       uint64 // writes so far; with the shard index, the next Version
-	index     uint64
+	seq       uint64 // writes so far; with the shard number, the next Version
+	number    uint64
 }
 
 // entry is one stored record, in 32 bytes: its data is a pointer and two
@@ -221,13 +228,12 @@ func New(opts Options) *Store {
 	}
 	for i := range tab.shards {
 		sh := &tab.shards[i]
-		sh.short = make(map[idKey]entry)
+		sh.index = make(map[uint64]uint32)
 		sh.long = make(map[string]entry)
 		sh.minExpiry.Store(math.MaxInt64)
-		sh.index = uint64(i)
+		sh.number = uint64(i)
 	}
 	s := &Store{tab: tab, seed: maphash.MakeSeed(), maxDataSize: opts.MaxDataSize}
-	s.mix = maphash.String(s.seed, "shard")
 	switch {
 	case opts.MaxDataSize == 0:
 		s.maxDataSize = DefaultMaxDataSize
@@ -270,9 +276,9 @@ func (s *Store) load(ctx context.Context, id string, shared bool) (sessionstore.
 		return sessionstore.Record{}, false, err
 	}
 	now := s.tab.nowNanos()
-	sh := s.shard(id)
+	sh, h := s.shard(id)
 	sh.mu.Lock()
-	e, ok := sh.get(id)
+	e, ok := sh.get(h, id)
 	if !ok || e.expiry <= now {
 		sh.mu.Unlock()
 		return sessionstore.Record{}, false, nil
@@ -323,10 +329,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := s.check(ctx, "delete", id); err != nil {
 		return err
 	}
-	sh := s.shard(id)
+	sh, h := s.shard(id)
 	sh.mu.Lock()
-	_, ok := sh.get(id)
-	sh.remove(id, ok, &s.tab.count)
+	_, ok := sh.get(h, id)
+	sh.remove(h, id, ok, &s.tab.count)
 	sh.mu.Unlock()
 	return nil
 }
@@ -338,21 +344,21 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, e
 		return false, err
 	}
 	now, exp := s.tab.nowNanos(), unixNanos(expiry)
-	sh := s.shard(id)
+	sh, h := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.get(id)
+	e, ok := sh.get(h, id)
 	switch {
 	case !ok:
 		return false, nil
 	case e.expiry <= now || exp <= now:
 		// An expired record is removed while the lock is held anyway; a
 		// live one touched into the past is gone, as the contract says.
-		sh.remove(id, true, &s.tab.count)
+		sh.remove(h, id, true, &s.tab.count)
 		return e.expiry > now, nil
 	}
 	e.expiry = exp
-	sh.set(id, e)
+	sh.set(h, id, e)
 	sh.lowerMinExpiry(exp)
 	return true, nil
 }
@@ -402,7 +408,7 @@ func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry ti
 	// blind, with one map probe, and taken back if it added a record to a
 	// full store.
 	blind := !cond && (shared || big != nil)
-	sh := s.shard(id)
+	sh, h := s.shard(id)
 	for purged := false; ; purged = true {
 		sh.mu.Lock()
 		var e entry
@@ -415,16 +421,16 @@ func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry ti
 				e.setData(big, false)
 			}
 			sh.seq++
-			e.version = sh.seq<<shardBits | sh.index
-			if !sh.set(id, e) || s.tab.reserve() {
+			e.version = sh.seq<<shardBits | sh.number
+			if !sh.set(h, id, e) || s.tab.reserve() {
 				sh.lowerMinExpiry(exp)
 				sh.mu.Unlock()
 				return true, nil
 			}
-			sh.del(id)
+			sh.del(h, id)
 			sh.mu.Unlock()
 		} else {
-			e, ok = sh.get(id)
+			e, ok = sh.get(h, id)
 		}
 		if cond {
 			live := ok && e.expiry > now
@@ -433,7 +439,7 @@ func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry ti
 				return false, nil
 			}
 			if exp <= now { // a swap into the past leaves id gone
-				sh.remove(id, ok, &s.tab.count)
+				sh.remove(h, id, ok, &s.tab.count)
 				sh.mu.Unlock()
 				return true, nil
 			}
@@ -464,8 +470,8 @@ func (s *Store) put(id string, cond bool, version uint64, data []byte, expiry ti
 			e.setData(e.overwrite(data), true)
 		}
 		sh.seq++
-		e.expiry, e.version = exp, sh.seq<<shardBits|sh.index
-		sh.set(id, e)
+		e.expiry, e.version = exp, sh.seq<<shardBits|sh.number
+		sh.set(h, id, e)
 		sh.lowerMinExpiry(exp)
 		sh.mu.Unlock()
 		return true, nil
@@ -496,9 +502,9 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 			it.data, it.owned = e.copyMutable()
 			batch = append(batch, it)
 		}
-		for k, e := range sh.short {
-			if e.expiry > now {
-				add(k.String(), e)
+		for _, i := range sh.index {
+			if sl := sh.slot(i); sl.expiry > now {
+				add(sl.key.String(), sl.entry)
 			}
 		}
 		for id, e := range sh.long {
@@ -543,10 +549,10 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 		now := s.tab.nowNanos()
 		sh.mu.Lock()
 		if sh.minExpiry.Load() > now {
-			n += len(sh.short) + len(sh.long)
+			n += len(sh.index) + len(sh.long)
 		} else {
-			for _, e := range sh.short {
-				if e.expiry > now {
+			for _, i := range sh.index {
+				if sh.slot(i).expiry > now {
 					n++
 				}
 			}
@@ -572,21 +578,11 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// shard returns the shard of id. It mixes the first and last 8 bytes of
-// the id with the store's seed rather than hashing all of it, which costs
-// as much as the map's own hash: session ids are random or hashes, so their
-// ends spread evenly. Ids chosen to share their ends would only crowd one
-// shard's lock.
-func (s *Store) shard(id string) *shard {
-	var x uint64
-	if n := len(id); n >= 8 {
-		x = binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(id), n)) ^
-			bits.RotateLeft64(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(id[n-8:]), 8)), 29)
-	} else {
-		x = maphash.String(s.seed, id)
-	}
-	x = (x ^ s.mix) * 0x9e3779b97f4a7c15 // Fibonacci hashing: the top bits mix every input bit
-	return &s.tab.shards[x>>(64-shardBits)]
+// shard returns the shard of id and the hash of id that the shard's
+// index is keyed by, its top bits having chosen the shard.
+func (s *Store) shard(id string) (*shard, uint64) {
+	h := maphash.String(s.seed, id)
+	return &s.tab.shards[h>>(64-shardBits)], h
 }
 
 // checkOpen fails when ctx is done or the store closed.
@@ -714,12 +710,13 @@ func (t *table) purgeAll(now int64, done <-chan struct{}) {
 // The caller holds sh.mu.
 func (sh *shard) purge(now int64) int {
 	n, minExp := 0, int64(math.MaxInt64)
-	for k, e := range sh.short {
-		if e.expiry <= now {
-			delete(sh.short, k)
+	for h, i := range sh.index {
+		if exp := sh.slot(i).expiry; exp <= now {
+			delete(sh.index, h)
+			sh.release(i)
 			n++
 		} else {
-			minExp = min(minExp, e.expiry)
+			minExp = min(minExp, exp)
 		}
 	}
 	for id, e := range sh.long {
@@ -735,9 +732,9 @@ func (sh *shard) purge(now int64) int {
 }
 
 // remove deletes id if stored, keeping count. The caller holds sh.mu.
-func (sh *shard) remove(id string, stored bool, count *atomic.Int64) {
+func (sh *shard) remove(h uint64, id string, stored bool, count *atomic.Int64) {
 	if stored {
-		sh.del(id)
+		sh.del(h, id)
 		count.Add(-1)
 	}
 }
@@ -760,34 +757,110 @@ func makeKey(id string) idKey {
 // String returns the id.
 func (k *idKey) String() string { return string(k[:k[idKeyMax]]) }
 
-// get returns the record of id. The caller holds sh.mu.
-func (sh *shard) get(id string) (entry, bool) {
+// is reports whether k holds id.
+func (k *idKey) is(id string) bool {
+	return int(k[idKeyMax]) == len(id) && string(k[:len(id)]) == id
+}
+
+// slot is a short id and its record.
+type slot struct {
+	key idKey
+	entry
+}
+
+// chunkSlots is the size of a chunk of slots (80 KiB): chunks are never
+// moved once full, so a store of millions grows without copying them, and
+// the first chunk grows from a few slots, so a small store stays small.
+const chunkSlots = 1024
+
+// slot returns slot i. The caller holds sh.mu.
+func (sh *shard) slot(i uint32) *slot { return &sh.slots[i/chunkSlots][i%chunkSlots] }
+
+// alloc returns a free slot. The caller holds sh.mu.
+func (sh *shard) alloc() uint32 {
+	if n := len(sh.free); n > 0 {
+		i := sh.free[n-1]
+		sh.free = sh.free[:n-1]
+		return i
+	}
+	last := len(sh.slots) - 1
+	if last < 0 || len(sh.slots[last]) == chunkSlots {
+		size := chunkSlots
+		if last < 0 {
+			size = 8
+		}
+		sh.slots = append(sh.slots, make([]slot, 0, size))
+		last++
+	}
+	c := sh.slots[last]
+	if len(c) == cap(c) {
+		grown := make([]slot, len(c), min(2*cap(c), chunkSlots))
+		copy(grown, c)
+		c = grown
+	}
+	sh.slots[last] = append(c, slot{})
+	return uint32(last*chunkSlots + len(c))
+}
+
+// release clears slot i, so its data can be collected, and frees it. The
+// caller holds sh.mu.
+func (sh *shard) release(i uint32) {
+	*sh.slot(i) = slot{}
+	sh.free = append(sh.free, i)
+}
+
+// get returns the record of id, whose hash is h. The caller holds sh.mu.
+func (sh *shard) get(h uint64, id string) (entry, bool) {
 	if len(id) <= idKeyMax {
-		e, ok := sh.short[makeKey(id)]
-		return e, ok
+		if i, ok := sh.index[h]; ok {
+			if sl := sh.slot(i); sl.key.is(id) {
+				return sl.entry, true
+			}
+		}
+		if len(sh.long) == 0 {
+			return entry{}, false
+		}
 	}
 	e, ok := sh.long[id]
 	return e, ok
 }
 
-// set stores e under id and reports whether id was not stored before. The
-// caller holds sh.mu.
-func (sh *shard) set(id string, e entry) (added bool) {
+// set stores e under id, whose hash is h, and reports whether id was not
+// stored before. The caller holds sh.mu.
+func (sh *shard) set(h uint64, id string, e entry) (added bool) {
 	if len(id) <= idKeyMax {
-		n := len(sh.short)
-		sh.short[makeKey(id)] = e
-		return len(sh.short) > n
+		i, taken := sh.index[h]
+		switch {
+		case taken && sh.slot(i).key.is(id):
+			sh.slot(i).entry = e
+			return false
+		case !taken && (len(sh.long) == 0 || !sh.inLong(id)):
+			i = sh.alloc()
+			*sh.slot(i) = slot{key: makeKey(id), entry: e}
+			sh.index[h] = i
+			return true
+		}
+		// Another id holds h, or id went to long when one did.
 	}
 	n := len(sh.long)
 	sh.long[id] = e
 	return len(sh.long) > n
 }
 
-// del removes id. The caller holds sh.mu.
-func (sh *shard) del(id string) {
+// inLong reports whether id is in sh.long. The caller holds sh.mu.
+func (sh *shard) inLong(id string) bool {
+	_, ok := sh.long[id]
+	return ok
+}
+
+// del removes id, whose hash is h. The caller holds sh.mu.
+func (sh *shard) del(h uint64, id string) {
 	if len(id) <= idKeyMax {
-		delete(sh.short, makeKey(id))
-		return
+		if i, ok := sh.index[h]; ok && sh.slot(i).key.is(id) {
+			delete(sh.index, h)
+			sh.release(i)
+			return
+		}
 	}
 	delete(sh.long, id)
 }
