@@ -110,7 +110,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		st2, err := decodeState(again, c)
 		if err != nil || st2.permanent != st.permanent || !st2.created.Equal(st.created) ||
-			len(st2.values) != len(st.values) || len(st2.flashes) != len(st.flashes) {
+			len(st2.vals()) != len(st.vals()) || len(st2.flashes) != len(st.flashes) {
 			t.Fatalf("round trip of %+v gave %+v, %v", st, st2, err)
 		}
 	})

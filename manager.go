@@ -250,7 +250,7 @@ func (m *Manager) Iterate(ctx context.Context, fn func(StoredSession) bool) erro
 			return true
 		}
 		return fn(StoredSession{
-			Key: key, Values: st.values, Flashes: st.flashes,
+			Key: key, Values: st.vals(), Flashes: st.flashes,
 			Created: st.created, Expiry: rec.Expiry, Permanent: st.permanent, Owner: st.owner,
 		})
 	})
@@ -277,7 +277,7 @@ func (m *Manager) Lookup(ctx context.Context, key string) (StoredSession, bool, 
 		return StoredSession{}, false, nil
 	}
 	return StoredSession{
-		Key: key, Values: st.values, Flashes: st.flashes, Created: st.created,
+		Key: key, Values: st.vals(), Flashes: st.flashes, Created: st.created,
 		Expiry: rec.Expiry, Permanent: st.permanent, Owner: st.owner,
 	}, true, nil
 }

@@ -75,6 +75,11 @@ func encodeState(buf []byte, c codec.Codec, st *state) ([]byte, error) {
 		buf = appendString(buf, f.Category)
 		buf = appendString(buf, f.Message)
 	}
+	if st.lazy.data != nil {
+		// Unchanged since they were loaded (a change decodes them): the
+		// codec's own bytes, written back as they are.
+		return append(buf, st.lazy.data...), nil
+	}
 	if len(st.values) == 0 {
 		return buf, nil
 	}
@@ -140,7 +145,16 @@ func decodeState(data []byte, c codec.Codec) (state, error) {
 	if len(data) == 0 {
 		return st, nil
 	}
-	// Loaded records are never modified: strings may share their memory.
+	// Loaded records are never modified: strings may share their memory,
+	// and values the codec can read one at a time stay encoded until used.
+	if ld, ok := c.(codec.LazyDecoder); ok {
+		if n, ok := ld.Scan(data); ok {
+			if n > 0 {
+				st.lazy = lazyValues{data: data, dec: ld}
+			}
+			return st, nil
+		}
+	}
 	var vals map[string]any
 	var err error
 	if sd, ok := c.(codec.SharedDecoder); ok {

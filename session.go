@@ -1,6 +1,7 @@
 package sessionstore
 
 import (
+	"github.com/sessionstore/sessionstore/codec"
 	"maps"
 	"slices"
 	"sync"
@@ -74,7 +75,11 @@ type Session struct {
 
 // state is what a stored record holds.
 type state struct {
-	values    map[string]any
+	values map[string]any
+	// lazy, when set, holds the values still encoded (values is nil): a
+	// request that only reads a few values decodes just those, and the
+	// first change decodes them all.
+	lazy      lazyValues
 	flashes   []FlashMessage
 	created   time.Time
 	permanent bool
@@ -112,11 +117,12 @@ func (o *op) apply(st *state) {
 	case opSet:
 		st.set(o.key, o.val)
 	case opDelete:
-		delete(st.values, o.key)
+		delete(st.vals(), o.key)
 	case opUpdate:
-		st.set(o.key, o.fn(st.values[o.key]))
+		old, _ := st.lookup(o.key)
+		st.set(o.key, o.fn(old))
 	case opClear:
-		st.values, st.flashes = nil, nil
+		st.values, st.flashes, st.lazy = nil, nil, lazyValues{}
 	case opFlash:
 		st.flashes = append(st.flashes, o.flash)
 	case opTakeFlash:
@@ -131,7 +137,7 @@ func (o *op) apply(st *state) {
 }
 
 func (st *state) set(key string, val any) {
-	if st.values == nil {
+	if st.vals() == nil {
 		st.values = make(map[string]any)
 	}
 	st.values[key] = val
@@ -139,7 +145,39 @@ func (st *state) set(key string, val any) {
 
 // empty reports whether st holds nothing worth storing: no value, no flash
 // message and no owner.
-func (st *state) empty() bool { return len(st.values) == 0 && len(st.flashes) == 0 && st.owner == "" }
+func (st *state) empty() bool {
+	return len(st.values) == 0 && st.lazy.data == nil && len(st.flashes) == 0 && st.owner == ""
+}
+
+// lazyValues are values still encoded, which the codec can read one at a
+// time (codec.LazyDecoder), and whose decoding it has checked: decodeState
+// keeps them only when Scan accepts them, and only when there is at least
+// one.
+type lazyValues struct {
+	data []byte
+	dec  codec.LazyDecoder
+}
+
+// vals returns the values, decoding them first if they are lazy.
+func (st *state) vals() map[string]any {
+	if st.lazy.data != nil {
+		// Scan checked that this succeeds.
+		if m, err := st.lazy.dec.DecodeShared(st.lazy.data); err == nil && len(m) > 0 {
+			st.values = m
+		}
+		st.lazy = lazyValues{}
+	}
+	return st.values
+}
+
+// lookup returns the value under key, decoding only it if values are lazy.
+func (st *state) lookup(key string) (any, bool) {
+	if st.lazy.data != nil {
+		return st.lazy.dec.FindShared(st.lazy.data, key)
+	}
+	v, ok := st.values[key]
+	return v, ok
+}
 
 // record applies o to the session and remembers it for a later merge. The
 // caller holds s.mu.
@@ -162,8 +200,7 @@ func (s *Session) lock() {
 func (s *Session) Get(key string) (any, bool) {
 	s.lock()
 	defer s.mu.Unlock()
-	v, ok := s.values[key]
-	return v, ok
+	return s.lookup(key)
 }
 
 // Put stores val under key, replacing any value there. val must be of a type
@@ -187,7 +224,7 @@ func (s *Session) Delete(key string) {
 func (s *Session) Pop(key string) (any, bool) {
 	s.lock()
 	defer s.mu.Unlock()
-	v, ok := s.values[key]
+	v, ok := s.lookup(key)
 	if ok {
 		s.record(op{kind: opDelete, key: key})
 	}
@@ -248,21 +285,21 @@ func (s *Session) RenewID() {
 func (s *Session) Len() int {
 	s.lock()
 	defer s.mu.Unlock()
-	return len(s.values)
+	return len(s.vals())
 }
 
 // Keys returns the keys of the values, sorted.
 func (s *Session) Keys() []string {
 	s.lock()
 	defer s.mu.Unlock()
-	return slices.Sorted(maps.Keys(s.values))
+	return slices.Sorted(maps.Keys(s.vals()))
 }
 
 // Values returns a copy of the values (the top-level map only).
 func (s *Session) Values() map[string]any {
 	s.lock()
 	defer s.mu.Unlock()
-	return maps.Clone(s.values)
+	return maps.Clone(s.vals())
 }
 
 // IsNew reports whether the request brought no stored session: it had no

@@ -203,3 +203,47 @@ func FuzzJSONDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMsgPackLazy: whatever Scan accepts, DecodeShared decodes, and
+// FindShared finds each value as DecodeShared gives it, and nothing else.
+func FuzzMsgPackLazy(f *testing.F) {
+	c := newMsgPack()
+	addSeeds(f, c, everyKind(f, c)...)
+	f.Add([]byte{0x82, 0xa1, 'k', 0x01, 0xa1, 'k', 0x02}) // a duplicate key: the last wins
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, ok := c.Scan(data)
+		if !ok {
+			return
+		}
+		m, err := c.DecodeShared(data)
+		if err != nil {
+			t.Fatalf("Scan accepted what DecodeShared rejects: %v", err)
+		}
+		if n < len(m) {
+			t.Fatalf("Scan counted %d entries; DecodeShared gave %d", n, len(m))
+		}
+		for k, want := range m {
+			got, found := c.FindShared(data, k)
+			if !found || !equal(map[string]any{k: got}, map[string]any{k: want}) {
+				t.Fatalf("FindShared(%q) = %#v, %v; want %#v", k, got, found, want)
+			}
+		}
+		if v, found := c.FindShared(data, "\x00not a key"); found && m["\x00not a key"] == nil {
+			t.Fatalf("FindShared found %#v under a key Decode does not have", v)
+		}
+	})
+}
+
+// TestLazyTypicalSession: the typical session is read lazily (Scan accepts
+// it), and a session holding a nested map is not.
+func TestLazyTypicalSession(t *testing.T) {
+	c := newMsgPack()
+	data := mustEncode(t, c, typicalSession())
+	if n, ok := c.Scan(data); !ok || n != len(typicalSession()) {
+		t.Errorf("Scan(typical session) = %d, %v; want %d, true", n, ok, len(typicalSession()))
+	}
+	nested := mustEncode(t, c, map[string]any{"m": map[string]any{"a": 1}})
+	if _, ok := c.Scan(nested); ok {
+		t.Error("Scan accepted a nested map, which it does not check")
+	}
+}

@@ -1,0 +1,204 @@
+package codec
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+)
+
+// LazyDecoder is implemented by codecs that can read one value of an
+// encoded session without decoding the others. The session Manager uses it
+// to spare a request that reads a few values the decoding of all of them;
+// MsgPack implements it.
+type LazyDecoder interface {
+	SharedDecoder
+
+	// Scan reports whether DecodeShared(data) succeeds and FindShared can
+	// read each of its values on its own, and how many entries the map
+	// has. When it reports false (data is corrupt, or holds values Scan
+	// does not check, such as nested collections or registered types),
+	// the caller decodes data whole instead.
+	Scan(data []byte) (entries int, ok bool)
+
+	// FindShared returns DecodeShared(data)[key] and whether key is there,
+	// without decoding the other values. data must have passed Scan and
+	// must never be modified afterwards: strings share its memory.
+	FindShared(data []byte, key string) (any, bool)
+}
+
+// Scan implements LazyDecoder: it walks the map without allocating, and
+// accepts only values whose decoding it checks in full: nil, booleans,
+// numbers, strings, byte slices, sized integers, times in UTC or Local,
+// and arrays of those.
+func (c MsgPack) Scan(data []byte) (int, bool) {
+	d := decoder{b: data}
+	n, err := d.mapLen()
+	if err != nil || n > len(d.b)/2 {
+		return 0, false
+	}
+	for range n {
+		if !d.skipKey() || !d.skipSimple() {
+			return 0, false
+		}
+	}
+	return n, len(d.b) == 0
+}
+
+// FindShared implements LazyDecoder.
+func (c MsgPack) FindShared(data []byte, key string) (any, bool) {
+	d := decoder{b: data, reg: c.reg}
+	if len(data) <= maxSharedStrings && len(data) > 0 {
+		d.s = unsafe.String(unsafe.SliceData(data), len(data))
+	}
+	n, err := d.mapLen()
+	if err != nil {
+		return nil, false
+	}
+	var found any
+	ok := false
+	for range n {
+		k, err := d.key()
+		if err != nil {
+			return nil, false
+		}
+		if k != key {
+			if !d.skipSimple() {
+				return nil, false
+			}
+			continue
+		}
+		// Decode keeps the last of duplicate keys: so does this.
+		v, err := d.value()
+		if err != nil {
+			return nil, false
+		}
+		found, ok = v, true
+	}
+	return found, ok
+}
+
+// skipKey skips a string key, reporting false if there is none.
+func (d *decoder) skipKey() bool {
+	c, err := d.byte()
+	if err != nil {
+		return false
+	}
+	n, ok := d.strLen(c)
+	if !ok {
+		return false
+	}
+	_, err = d.take(n)
+	return err == nil
+}
+
+// strLen reads the length of the string whose first byte c was just read.
+func (d *decoder) strLen(c byte) (int, bool) {
+	var n int
+	var err error
+	switch {
+	case c&0xe0 == 0xa0:
+		n = int(c & 0x1f)
+	case c == 0xd9:
+		n, err = d.length(1)
+	case c == 0xda:
+		n, err = d.length(2)
+	case c == 0xdb:
+		n, err = d.length(4)
+	default:
+		return 0, false
+	}
+	return n, err == nil
+}
+
+// skipSimple skips one value of the kinds Scan accepts, reporting false
+// for any other kind or a value that value() would reject.
+func (d *decoder) skipSimple() bool {
+	c, err := d.byte()
+	if err != nil {
+		return false
+	}
+	if c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3 {
+		return true
+	}
+	if n, ok := d.strLen(c); ok {
+		_, err = d.take(n)
+		return err == nil
+	}
+	if c&0xf0 == 0x90 || c == 0xdc || c == 0xdd {
+		return d.skipArray(c)
+	}
+	size := 0
+	switch c {
+	case 0xc4, 0xc5, 0xc6: // bin 8, 16, 32
+		n, err := d.length(1 << (c - 0xc4))
+		if err != nil {
+			return false
+		}
+		size = n
+	case 0xca:
+		size = 4
+	case 0xcb:
+		size = 8
+	case 0xcc, 0xcd, 0xce, 0xcf:
+		size = 1 << (c - 0xcc)
+	case 0xd0, 0xd1, 0xd2, 0xd3:
+		size = 1 << (c - 0xd0)
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1, 2, 4, 8, 16
+		return d.skipExt(1 << (c - 0xd4))
+	case 0xc7: // ext 8
+		n, err := d.length(1)
+		if err != nil {
+			return false
+		}
+		return d.skipExt(n)
+	default:
+		return false
+	}
+	_, err = d.take(size)
+	return err == nil
+}
+
+// skipArray skips an array, whose first byte c was just read, of values
+// of the kinds Scan accepts other than arrays.
+func (d *decoder) skipArray(c byte) bool {
+	n := int(c & 0x0f)
+	if c == 0xdc || c == 0xdd {
+		var err error
+		if n, err = d.length(2 << (c - 0xdc)); err != nil {
+			return false
+		}
+	}
+	if n > len(d.b) { // each element takes a byte at least
+		return false
+	}
+	for range n {
+		if len(d.b) > 0 && (d.b[0]&0xf0 == 0x90 || d.b[0] == 0xdc || d.b[0] == 0xdd) {
+			return false // nested: left to Decode
+		}
+		if !d.skipSimple() {
+			return false
+		}
+	}
+	return true
+}
+
+// skipExt skips an extension value of n payload bytes, its type byte
+// first, if it is a sized integer of the right size or a time in UTC or
+// Local.
+func (d *decoder) skipExt(n int) bool {
+	typ, err := d.byte()
+	if err != nil {
+		return false
+	}
+	p, err := d.take(n)
+	if err != nil {
+		return false
+	}
+	switch {
+	case typ >= extInt8 && typ <= extUint64:
+		return n == extSizes[typ] && (typ != extUint || binary.BigEndian.Uint64(p) <= math.MaxUint)
+	case typ == extTime:
+		return n == timeHeader && binary.BigEndian.Uint32(p[8:]) < 1e9 && (p[12] == zoneUTC || p[12] == zoneLocal)
+	}
+	return false
+}
