@@ -144,6 +144,8 @@ type Manager struct {
 	commits commitQueues
 	// ownerLocks serialises the updates of each owner's index.
 	ownerLocks keyedLocks
+	// keys remembers the store keys of recent ids (HashIDs).
+	keys keyCache
 }
 
 // bufPool holds buffers for encoding records; stores do not keep the data
@@ -694,7 +696,7 @@ func (m *Manager) withRecord(s *Session, fn func(data []byte) error) error {
 // storeKey returns the store key of id.
 func (m *Manager) storeKey(id string) string {
 	if m.HashIDs {
-		return hashID(id)
+		return m.keys.key(id)
 	}
 	return id
 }

@@ -76,9 +76,19 @@ func encodeState(buf []byte, c codec.Codec, st *state) ([]byte, error) {
 		buf = appendString(buf, f.Message)
 	}
 	if st.lazy.data != nil {
-		// Unchanged since they were loaded (a change decodes them): the
-		// codec's own bytes, written back as they are.
-		return append(buf, st.lazy.data...), nil
+		// Only sets since they were loaded: the codec's own bytes, written
+		// back as they are, with the values set patched in.
+		if len(st.values) == 0 {
+			return append(buf, st.lazy.data...), nil
+		}
+		if p, ok := c.(codec.Patcher); ok {
+			out, err := p.AppendPatch(buf, st.lazy.data, st.values)
+			if err != nil {
+				return nil, fmt.Errorf("sessionstore: encode: %w", err)
+			}
+			return out, nil
+		}
+		st.vals()
 	}
 	if len(st.values) == 0 {
 		return buf, nil

@@ -76,9 +76,10 @@ type Session struct {
 // state is what a stored record holds.
 type state struct {
 	values map[string]any
-	// lazy, when set, holds the values still encoded (values is nil): a
-	// request that only reads a few values decodes just those, and the
-	// first change decodes them all.
+	// lazy, when set, holds the values still encoded, and values holds only
+	// those set since (nil if none): a request that reads or sets a few
+	// values decodes just the ones it reads, and its save copies the bytes
+	// of the others (codec.Patcher). Any other change decodes them all.
 	lazy      lazyValues
 	flashes   []FlashMessage
 	created   time.Time
@@ -137,7 +138,7 @@ func (o *op) apply(st *state) {
 }
 
 func (st *state) set(key string, val any) {
-	if st.vals() == nil {
+	if st.values == nil {
 		st.values = make(map[string]any)
 	}
 	st.values[key] = val
@@ -162,20 +163,22 @@ type lazyValues struct {
 func (st *state) vals() map[string]any {
 	if st.lazy.data != nil {
 		// Scan checked that this succeeds.
-		if m, err := st.lazy.dec.DecodeShared(st.lazy.data); err == nil && len(m) > 0 {
-			st.values = m
+		m, err := st.lazy.dec.DecodeShared(st.lazy.data)
+		if err != nil || m == nil {
+			m = make(map[string]any, len(st.values))
 		}
-		st.lazy = lazyValues{}
+		maps.Copy(m, st.values) // what was set since
+		st.values, st.lazy = m, lazyValues{}
 	}
 	return st.values
 }
 
 // lookup returns the value under key, decoding only it if values are lazy.
 func (st *state) lookup(key string) (any, bool) {
-	if st.lazy.data != nil {
+	v, ok := st.values[key]
+	if !ok && st.lazy.data != nil {
 		return st.lazy.dec.FindShared(st.lazy.data, key)
 	}
-	v, ok := st.values[key]
 	return v, ok
 }
 

@@ -3,6 +3,7 @@ package codec_test
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"math"
 	"testing"
 	"time"
@@ -230,6 +231,28 @@ func FuzzMsgPackLazy(f *testing.F) {
 		}
 		if v, found := c.FindShared(data, "\x00not a key"); found && m["\x00not a key"] == nil {
 			t.Fatalf("FindShared found %#v under a key Decode does not have", v)
+		}
+		// A patch sets one existing key (if any) and adds one.
+		changes := map[string]any{"\x00added": int64(7)}
+		for k := range m {
+			changes[k] = "patched"
+			break
+		}
+		patched, err := c.AppendPatch([]byte("prefix"), data, changes)
+		if err != nil {
+			t.Fatalf("AppendPatch: %v", err)
+		}
+		if string(patched[:6]) != "prefix" {
+			t.Fatalf("AppendPatch changed what dst held: %q", patched[:6])
+		}
+		got, err := c.Decode(patched[6:])
+		if err != nil {
+			t.Fatalf("Decode of a patch: %v", err)
+		}
+		want := maps.Clone(m)
+		maps.Copy(want, changes)
+		if !equal(got, want) {
+			t.Fatalf("patched %v with %v: decoded %v", m, changes, got)
 		}
 	})
 }

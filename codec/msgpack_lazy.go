@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"unsafe"
 )
@@ -79,16 +80,8 @@ func (c MsgPack) FindShared(data []byte, key string) (any, bool) {
 
 // skipKey skips a string key, reporting false if there is none.
 func (d *decoder) skipKey() bool {
-	c, err := d.byte()
-	if err != nil {
-		return false
-	}
-	n, ok := d.strLen(c)
-	if !ok {
-		return false
-	}
-	_, err = d.take(n)
-	return err == nil
+	_, ok := d.keyBytes()
+	return ok
 }
 
 // strLen reads the length of the string whose first byte c was just read.
@@ -201,4 +194,75 @@ func (d *decoder) skipExt(n int) bool {
 		return n == timeHeader && binary.BigEndian.Uint32(p[8:]) < 1e9 && (p[12] == zoneUTC || p[12] == zoneLocal)
 	}
 	return false
+}
+
+// Patcher is implemented by codecs that can re-encode a map they encoded
+// with some entries set to new values, copying the bytes of the others as
+// they are. The session Manager uses it to save a session of which a
+// request changed a few values without decoding and encoding the rest;
+// MsgPack implements it.
+type Patcher interface {
+	// AppendPatch appends to dst what Encode would write for
+	// Decode(data) with every entry of changes set in it, and returns the
+	// extended buffer. data must have passed LazyDecoder.Scan.
+	AppendPatch(dst, data []byte, changes map[string]any) ([]byte, error)
+}
+
+// AppendPatch implements Patcher. The entries of data it keeps come first,
+// in their order, then those of changes.
+func (c MsgPack) AppendPatch(dst, data []byte, changes map[string]any) ([]byte, error) {
+	// First pass: how many entries of data stay.
+	d := decoder{b: data}
+	n, err := d.mapLen()
+	if err != nil {
+		return nil, err
+	}
+	body := d.b
+	kept := 0
+	for range n {
+		k, ok := d.keyBytes()
+		if !ok || !d.skipSimple() {
+			return nil, decodeErr("data to patch was not checked by Scan")
+		}
+		if _, changed := changes[string(k)]; !changed {
+			kept++
+		}
+	}
+	e := encoder{buf: dst, reg: c.reg}
+	if err := e.mapLen(kept + len(changes)); err != nil {
+		return nil, err
+	}
+	// Second pass: copy the entries that stay.
+	d.b = body
+	for range n {
+		start := len(body) - len(d.b)
+		k, _ := d.keyBytes()
+		d.skipSimple()
+		if _, changed := changes[string(k)]; !changed {
+			e.buf = append(e.buf, body[start:len(body)-len(d.b)]...)
+		}
+	}
+	for k, v := range changes {
+		if err := e.str(k); err != nil {
+			return nil, err
+		}
+		if err := e.value(v); err != nil {
+			return nil, fmt.Errorf("%w (key %q)", err, k)
+		}
+	}
+	return e.buf, nil
+}
+
+// keyBytes reads a string key without copying it.
+func (d *decoder) keyBytes() ([]byte, bool) {
+	c, err := d.byte()
+	if err != nil {
+		return nil, false
+	}
+	n, ok := d.strLen(c)
+	if !ok {
+		return nil, false
+	}
+	p, err := d.take(n)
+	return p, err == nil
 }
