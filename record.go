@@ -82,7 +82,7 @@ func encodeState(buf []byte, c codec.Codec, st *state) ([]byte, error) {
 			return append(buf, st.lazy.data...), nil
 		}
 		if p, ok := c.(codec.Patcher); ok {
-			out, err := p.AppendPatch(buf, st.lazy.data, st.values)
+			out, err := p.AppendPatchEntries(buf, st.lazy.data, st.lazy.entries, st.values)
 			if err != nil {
 				return nil, fmt.Errorf("sessionstore: encode: %w", err)
 			}
@@ -158,9 +158,9 @@ func decodeState(data []byte, c codec.Codec) (state, error) {
 	// Loaded records are never modified: strings may share their memory,
 	// and values the codec can read one at a time stay encoded until used.
 	if ld, ok := c.(codec.LazyDecoder); ok {
-		if n, ok := ld.Scan(data); ok {
-			if n > 0 {
-				st.lazy = lazyValues{data: data, dec: ld}
+		if entries, ok := ld.Scan(data); ok {
+			if len(entries) > 0 {
+				st.lazy = lazyValues{data: data, entries: entries, dec: ld}
 			}
 			return st, nil
 		}

@@ -155,8 +155,9 @@ func (st *state) empty() bool {
 // keeps them only when Scan accepts them, and only when there is at least
 // one.
 type lazyValues struct {
-	data []byte
-	dec  codec.LazyDecoder
+	data    []byte
+	entries []codec.Entry // where data's entries lie, from Scan
+	dec     codec.LazyDecoder
 }
 
 // vals returns the values, decoding them first if they are lazy.
@@ -177,7 +178,7 @@ func (st *state) vals() map[string]any {
 func (st *state) lookup(key string) (any, bool) {
 	v, ok := st.values[key]
 	if !ok && st.lazy.data != nil {
-		return st.lazy.dec.FindShared(st.lazy.data, key)
+		return st.lazy.dec.FindShared(st.lazy.data, st.lazy.entries, key)
 	}
 	return v, ok
 }

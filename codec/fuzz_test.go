@@ -212,7 +212,7 @@ func FuzzMsgPackLazy(f *testing.F) {
 	addSeeds(f, c, everyKind(f, c)...)
 	f.Add([]byte{0x82, 0xa1, 'k', 0x01, 0xa1, 'k', 0x02}) // a duplicate key: the last wins
 	f.Fuzz(func(t *testing.T, data []byte) {
-		n, ok := c.Scan(data)
+		entries, ok := c.Scan(data)
 		if !ok {
 			return
 		}
@@ -220,16 +220,16 @@ func FuzzMsgPackLazy(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Scan accepted what DecodeShared rejects: %v", err)
 		}
-		if n < len(m) {
-			t.Fatalf("Scan counted %d entries; DecodeShared gave %d", n, len(m))
+		if len(entries) < len(m) {
+			t.Fatalf("Scan found %d entries; DecodeShared gave %d", len(entries), len(m))
 		}
 		for k, want := range m {
-			got, found := c.FindShared(data, k)
+			got, found := c.FindShared(data, entries, k)
 			if !found || !equal(map[string]any{k: got}, map[string]any{k: want}) {
 				t.Fatalf("FindShared(%q) = %#v, %v; want %#v", k, got, found, want)
 			}
 		}
-		if v, found := c.FindShared(data, "\x00not a key"); found && m["\x00not a key"] == nil {
+		if v, found := c.FindShared(data, entries, "\x00not a key"); found && m["\x00not a key"] == nil {
 			t.Fatalf("FindShared found %#v under a key Decode does not have", v)
 		}
 		// A patch sets one existing key (if any) and adds one.
@@ -262,8 +262,8 @@ func FuzzMsgPackLazy(f *testing.F) {
 func TestLazyTypicalSession(t *testing.T) {
 	c := newMsgPack()
 	data := mustEncode(t, c, typicalSession())
-	if n, ok := c.Scan(data); !ok || n != len(typicalSession()) {
-		t.Errorf("Scan(typical session) = %d, %v; want %d, true", n, ok, len(typicalSession()))
+	if entries, ok := c.Scan(data); !ok || len(entries) != len(typicalSession()) {
+		t.Errorf("Scan(typical session) = %d entries, %v; want %d, true", len(entries), ok, len(typicalSession()))
 	}
 	nested := mustEncode(t, c, map[string]any{"m": map[string]any{"a": 1}})
 	if _, ok := c.Scan(nested); ok {

@@ -15,73 +15,76 @@ type LazyDecoder interface {
 	SharedDecoder
 
 	// Scan reports whether DecodeShared(data) succeeds and FindShared can
-	// read each of its values on its own, and how many entries the map
-	// has. When it reports false (data is corrupt, or holds values Scan
-	// does not check, such as nested collections or registered types),
-	// the caller decodes data whole instead.
-	Scan(data []byte) (entries int, ok bool)
+	// read each of its values on its own, and returns where the map's
+	// entries lie in data. When it reports false (data is corrupt, or
+	// holds values Scan does not check, such as nested collections or
+	// registered types), the caller decodes data whole instead.
+	Scan(data []byte) (entries []Entry, ok bool)
 
 	// FindShared returns DecodeShared(data)[key] and whether key is there,
-	// without decoding the other values. data must have passed Scan and
-	// must never be modified afterwards: strings share its memory.
-	FindShared(data []byte, key string) (any, bool)
+	// without decoding the other values. entries is what Scan returned for
+	// data, and data must never be modified afterwards: strings share its
+	// memory.
+	FindShared(data []byte, entries []Entry, key string) (any, bool)
 }
 
-// Scan implements LazyDecoder: it walks the map without allocating, and
-// accepts only values whose decoding it checks in full: nil, booleans,
-// numbers, strings, byte slices, sized integers, times in UTC or Local,
-// and arrays of those.
-func (c MsgPack) Scan(data []byte) (int, bool) {
+// An Entry is where one entry of an encoded map lies in the encoding, in
+// byte offsets: the entry starts at Start, its key's characters at Key, its
+// value at Value, and it ends at End.
+type Entry struct{ Start, Key, Value, End uint32 }
+
+// Scan implements LazyDecoder: it walks the map, allocating only the
+// entries, and accepts only values whose decoding it checks in full: nil,
+// booleans, numbers, strings, byte slices, sized integers, times in UTC or
+// Local, and arrays of those.
+func (c MsgPack) Scan(data []byte) ([]Entry, bool) {
+	if len(data) > math.MaxUint32 {
+		return nil, false
+	}
 	d := decoder{b: data}
 	n, err := d.mapLen()
 	if err != nil || n > len(d.b)/2 {
-		return 0, false
+		return nil, false
 	}
-	for range n {
-		if !d.skipKey() || !d.skipSimple() {
-			return 0, false
+	var entries []Entry
+	if n > 0 {
+		entries = make([]Entry, n)
+	}
+	at := func() uint32 { return uint32(len(data) - len(d.b)) }
+	for i := range entries {
+		e := &entries[i]
+		e.Start = at()
+		k, ok := d.keyBytes()
+		if !ok {
+			return nil, false
 		}
+		e.Value = at()
+		e.Key = e.Value - uint32(len(k))
+		if !d.skipSimple() {
+			return nil, false
+		}
+		e.End = at()
 	}
-	return n, len(d.b) == 0
+	return entries, len(d.b) == 0
 }
 
 // FindShared implements LazyDecoder.
-func (c MsgPack) FindShared(data []byte, key string) (any, bool) {
-	d := decoder{b: data, reg: c.reg}
-	if len(data) <= maxSharedStrings && len(data) > 0 {
-		d.s = unsafe.String(unsafe.SliceData(data), len(data))
-	}
-	n, err := d.mapLen()
-	if err != nil {
-		return nil, false
-	}
-	var found any
-	ok := false
-	for range n {
-		k, err := d.key()
-		if err != nil {
-			return nil, false
-		}
-		if k != key {
-			if !d.skipSimple() {
-				return nil, false
-			}
+func (c MsgPack) FindShared(data []byte, entries []Entry, key string) (any, bool) {
+	// Decode keeps the last of duplicate keys: so does this.
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		if string(data[e.Key:e.Value]) != key {
 			continue
 		}
-		// Decode keeps the last of duplicate keys: so does this.
-		v, err := d.value()
-		if err != nil {
-			return nil, false
+		v := data[e.Value:e.End]
+		d := decoder{b: v, reg: c.reg}
+		if len(v) > 0 && len(data) <= maxSharedStrings {
+			d.s = unsafe.String(unsafe.SliceData(v), len(v))
 		}
-		found, ok = v, true
+		val, err := d.value()
+		return val, err == nil
 	}
-	return found, ok
-}
-
-// skipKey skips a string key, reporting false if there is none.
-func (d *decoder) skipKey() bool {
-	_, ok := d.keyBytes()
-	return ok
+	return nil, false
 }
 
 // strLen reads the length of the string whose first byte c was just read.
@@ -202,29 +205,28 @@ func (d *decoder) skipExt(n int) bool {
 // request changed a few values without decoding and encoding the rest;
 // MsgPack implements it.
 type Patcher interface {
-	// AppendPatch appends to dst what Encode would write for
+	// AppendPatchEntries appends to dst what Encode would write for
 	// Decode(data) with every entry of changes set in it, and returns the
-	// extended buffer. data must have passed LazyDecoder.Scan.
-	AppendPatch(dst, data []byte, changes map[string]any) ([]byte, error)
+	// extended buffer. entries is what LazyDecoder.Scan returned for data.
+	AppendPatchEntries(dst, data []byte, entries []Entry, changes map[string]any) ([]byte, error)
 }
 
-// AppendPatch implements Patcher. The entries of data it keeps come first,
-// in their order, then those of changes.
+// AppendPatch implements Patcher.
 func (c MsgPack) AppendPatch(dst, data []byte, changes map[string]any) ([]byte, error) {
-	// First pass: how many entries of data stay.
-	d := decoder{b: data}
-	n, err := d.mapLen()
-	if err != nil {
-		return nil, err
+	entries, ok := c.Scan(data)
+	if !ok {
+		return nil, decodeErr("data to patch does not pass Scan")
 	}
-	body := d.b
+	return c.AppendPatchEntries(dst, data, entries, changes)
+}
+
+// AppendPatchEntries is AppendPatch given what Scan returned for data. The
+// entries of data it keeps come first, in their order, then those of
+// changes.
+func (c MsgPack) AppendPatchEntries(dst, data []byte, entries []Entry, changes map[string]any) ([]byte, error) {
 	kept := 0
-	for range n {
-		k, ok := d.keyBytes()
-		if !ok || !d.skipSimple() {
-			return nil, decodeErr("data to patch was not checked by Scan")
-		}
-		if _, changed := changes[string(k)]; !changed {
+	for _, e := range entries {
+		if _, changed := changes[string(data[e.Key:e.Value])]; !changed {
 			kept++
 		}
 	}
@@ -232,14 +234,9 @@ func (c MsgPack) AppendPatch(dst, data []byte, changes map[string]any) ([]byte, 
 	if err := e.mapLen(kept + len(changes)); err != nil {
 		return nil, err
 	}
-	// Second pass: copy the entries that stay.
-	d.b = body
-	for range n {
-		start := len(body) - len(d.b)
-		k, _ := d.keyBytes()
-		d.skipSimple()
-		if _, changed := changes[string(k)]; !changed {
-			e.buf = append(e.buf, body[start:len(body)-len(d.b)]...)
+	for _, en := range entries {
+		if _, changed := changes[string(data[en.Key:en.Value])]; !changed {
+			e.buf = append(e.buf, data[en.Start:en.End]...)
 		}
 	}
 	for k, v := range changes {
