@@ -11,6 +11,7 @@ package memcachetest
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,24 @@ func New(t testing.TB, opts ...testservers.Option) (*memcache.Client, *testserve
 		return newClient(t, addrs[:1]), testservers.External(addrs[0])
 	}
 	srv := testservers.Start(t, spec, opts...)
+	return newClient(t, []string{srv.Addr}), srv
+}
+
+// NewWithMemory returns a client of a ready memcached server of the test's own (as with
+// testservers.Dedicated) that keeps up to mb megabytes of items (memcached -m) instead of the
+// default 64, for a test that must hold more than 64 MB without an eviction: a million
+// sessions of a few hundred bytes. With SESSIONSTORE_MEMCACHE_ADDRS set it returns the first
+// server listed, whose memory is whatever that server was given.
+func NewWithMemory(t testing.TB, mb int) (*memcache.Client, *testservers.Server) {
+	t.Helper()
+	if addrs := envAddrs(); addrs != nil {
+		return newClient(t, addrs[:1]), testservers.External(addrs[0])
+	}
+	// A spec of its own: the shared server keeps the default every other test expects.
+	big := *spec
+	big.Name = "memcached-" + strconv.Itoa(mb) + "m"
+	big.Cmd = []string{"memcached", "-m", strconv.Itoa(mb)}
+	srv := testservers.Start(t, &big, testservers.Dedicated())
 	return newClient(t, []string{srv.Addr}), srv
 }
 

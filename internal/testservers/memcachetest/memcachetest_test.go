@@ -1,8 +1,13 @@
 package memcachetest_test
 
 import (
+	"bufio"
 	"fmt"
+	"net"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
@@ -85,4 +90,50 @@ func TestDedicatedCluster(t *testing.T) {
 	if err := c.Ping(); err != nil {
 		t.Fatalf("ping after Start: %v", err)
 	}
+}
+
+// TestWithMemory checks that NewWithMemory's server was given the memory asked for, while the
+// shared server keeps memcached's default.
+func TestWithMemory(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(memcachetest.AddrsEnv) != "" {
+		t.Skip("servers of " + memcachetest.AddrsEnv + " keep their own settings")
+	}
+	_, big := memcachetest.NewWithMemory(t, 128)
+	_, shared := memcachetest.New(t)
+	for _, c := range []struct {
+		srv  *testservers.Server
+		want string
+	}{{big, fmt.Sprint(128 << 20)}, {shared, fmt.Sprint(64 << 20)}} {
+		if got := limitMaxBytes(t, c.srv.Addr); got != c.want {
+			t.Errorf("server %s: limit_maxbytes %s, want %s", c.srv.Addr, got, c.want)
+		}
+	}
+}
+
+// limitMaxBytes asks the server at addr for its item memory limit (limit_maxbytes of `stats`),
+// which gomemcache has no call for.
+func limitMaxBytes(t *testing.T, addr string) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte("stats\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(conn)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 && f[0] == "STAT" && f[1] == "limit_maxbytes" {
+			return f[2]
+		}
+		if sc.Text() == "END" {
+			break
+		}
+	}
+	t.Fatalf("no limit_maxbytes in the stats of %s: %v", addr, sc.Err())
+	return ""
 }
