@@ -200,7 +200,10 @@ func (s *Session) lock() {
 	s.accessed = true
 }
 
-// Get returns the value stored under key and whether there is one.
+// Get returns the value stored under key and whether there is one. A
+// slice or map it returns may be a fresh copy on each call (a session that
+// is only read decodes just the values it is asked for): to change one,
+// Put the changed value.
 func (s *Session) Get(key string) (any, bool) {
 	s.lock()
 	defer s.mu.Unlock()
