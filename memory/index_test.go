@@ -11,7 +11,7 @@ import (
 // get and delete, as do long ids and ids at the length limit.
 func TestSharedHashes(t *testing.T) {
 	sh := &shard{}
-	sh.index = make(map[uint64]uint32)
+	sh.index = make(map[uint32]uint32)
 	sh.long = make(map[string]entry)
 	const h = 42 // every id gets this hash
 	ids := []string{"a", "b", "c", strings.Repeat("x", idKeyMax), strings.Repeat("y", idKeyMax+1)}
@@ -68,7 +68,7 @@ func TestSharedHashes(t *testing.T) {
 // stays where its index says, and removed records free their slots.
 func TestSlotChunks(t *testing.T) {
 	sh := &shard{}
-	sh.index = make(map[uint64]uint32)
+	sh.index = make(map[uint32]uint32)
 	sh.long = make(map[string]entry)
 	const n = 3*chunkSlots + 17
 	for i := range n {
