@@ -104,7 +104,8 @@ func TestAdmin(t *testing.T) {
 			if !strings.HasSuffix(out, "2 sessions of alice\n") || !strings.Contains(out, `{"agent":"test"}`) {
 				t.Errorf("list -owner alice printed:\n%s", out)
 			}
-			out = sessionstoreCmd(t, "revoke", u, bob, "missing-key").want(t, exitOK).stdout
+			// A store key may start with a dash: keys go after --.
+			out = sessionstoreCmd(t, "revoke", u, "--", bob, "missing-key").want(t, exitOK).stdout
 			if out != "missing-key: not found\nrevoked 1 of 2\n" {
 				t.Errorf("revoke of bob's session and a missing key printed %q", out)
 			}
