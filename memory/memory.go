@@ -182,8 +182,13 @@ type shardState struct {
 	// so a shard whose minExpiry is in the future holds nothing expired and
 	// cleanup skips it. Written under mu, read without it.
 	minExpiry atomic.Int64
-	seq       uint64 // writes so far; with the shard number, the next Version
-	number    uint64
+	// hint is the slot of the short id last found, whose hash's low bits
+	// are hintH: a request saves the session it loaded, and that save
+	// then finds its slot without the index.
+	hint, hintH uint32
+	hinted      bool
+	seq         uint64 // writes so far; with the shard number, the next Version
+	number      uint64
 }
 
 // entry is one stored record, in 32 bytes: its data is a pointer and two
@@ -824,6 +829,7 @@ func (sh *shard) get(h uint64, id string) (entry, bool) {
 	if len(id) <= idKeyMax {
 		if i, ok := sh.index[uint32(h)]; ok {
 			if sl := sh.slot(i); sl.key.is(id) {
+				sh.hint, sh.hintH, sh.hinted = i, uint32(h), true
 				return sl.entry, true
 			}
 		}
@@ -839,6 +845,13 @@ func (sh *shard) get(h uint64, id string) (entry, bool) {
 // stored before. The caller holds sh.mu.
 func (sh *shard) set(h uint64, id string, e entry) (added bool) {
 	if len(id) <= idKeyMax {
+		// A slot holding id is id's slot: ids are never in two.
+		if sh.hinted && sh.hintH == uint32(h) {
+			if sl := sh.slot(sh.hint); sl.key.is(id) {
+				sl.entry = e
+				return false
+			}
+		}
 		i, taken := sh.index[uint32(h)]
 		switch {
 		case taken && sh.slot(i).key.is(id):
