@@ -133,21 +133,9 @@ func (d *decoder) key() (string, error) {
 // strBody reads the string whose first byte c was just read; ok is false
 // when c does not start a string.
 func (d *decoder) strBody(c byte) (s string, ok bool, err error) {
-	var n int
-	switch {
-	case c&0xe0 == 0xa0:
-		n = int(c & 0x1f)
-	case c == 0xd9:
-		n, err = d.length(1)
-	case c == 0xda:
-		n, err = d.length(2)
-	case c == 0xdb:
-		n, err = d.length(4)
-	default:
-		return "", false, nil
-	}
-	if err != nil {
-		return "", true, err
+	n, ok, err := d.strLen(c)
+	if !ok || err != nil {
+		return "", ok, err
 	}
 	start := len(d.s) - len(d.b)
 	p, err := d.take(n)
@@ -159,6 +147,24 @@ func (d *decoder) strBody(c byte) (s string, ok bool, err error) {
 
 // binBody reads the bin whose first byte c (0xc4, 0xc5 or 0xc6) was just
 // read, as a copy.
+// strLen reads the length of the string whose first byte c was just read;
+// isStr is false when c does not start a string.
+func (d *decoder) strLen(c byte) (n int, isStr bool, err error) {
+	switch {
+	case c&0xe0 == 0xa0:
+		return int(c & 0x1f), true, nil
+	case c == 0xd9:
+		n, err = d.length(1)
+	case c == 0xda:
+		n, err = d.length(2)
+	case c == 0xdb:
+		n, err = d.length(4)
+	default:
+		return 0, false, nil
+	}
+	return n, true, err
+}
+
 func (d *decoder) binBody(c byte) ([]byte, error) {
 	n, err := d.length(1 << (c - 0xc4))
 	if err != nil {

@@ -87,25 +87,6 @@ func (c MsgPack) FindShared(data []byte, entries []Entry, key string) (any, bool
 	return nil, false
 }
 
-// strLen reads the length of the string whose first byte c was just read.
-func (d *decoder) strLen(c byte) (int, bool) {
-	var n int
-	var err error
-	switch {
-	case c&0xe0 == 0xa0:
-		n = int(c & 0x1f)
-	case c == 0xd9:
-		n, err = d.length(1)
-	case c == 0xda:
-		n, err = d.length(2)
-	case c == 0xdb:
-		n, err = d.length(4)
-	default:
-		return 0, false
-	}
-	return n, err == nil
-}
-
 // skipSimple skips one value of the kinds Scan accepts, reporting false
 // for any other kind or a value that value() would reject.
 func (d *decoder) skipSimple() bool {
@@ -116,8 +97,10 @@ func (d *decoder) skipSimple() bool {
 	if c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3 {
 		return true
 	}
-	if n, ok := d.strLen(c); ok {
-		_, err = d.take(n)
+	if n, isStr, err := d.strLen(c); isStr {
+		if err == nil {
+			_, err = d.take(n)
+		}
 		return err == nil
 	}
 	if c&0xf0 == 0x90 || c == 0xdc || c == 0xdd {
@@ -256,8 +239,8 @@ func (d *decoder) keyBytes() ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	n, ok := d.strLen(c)
-	if !ok {
+	n, isStr, err := d.strLen(c)
+	if !isStr || err != nil {
 		return nil, false
 	}
 	p, err := d.take(n)
