@@ -54,8 +54,10 @@ var pairStores = []pairStore{
 		}, func() { s.Close() }, nil
 	}},
 	{"memory-shared", func(ids []string, data []byte, exp time.Time, fresh bool) (func(string) error, func(), error) {
-		// The Manager's path (sessionstore.Sharer): what it loads it only
-		// decodes, what it saves it encoded into a buffer it hands over.
+		// The shared path (sessionstore.Sharer) the Manager takes: what it
+		// loads it only decodes, what it saves it encoded into a buffer it
+		// hands over. (The Manager saves a loaded session with
+		// CompareAndSwapShared, which finds its slot the same way.)
 		// No cap on sessions, for BenchmarkMillions.
 		s := memory.New(memory.Options{MaxSessions: -1})
 		ctx := context.Background()
@@ -198,7 +200,7 @@ func randomBytes(n int) []byte {
 // took, gc-cpu-ms) and the collector's share of the CPU under that steady
 // load (gc-cpu-%):
 //
-//	go test -run '^$' -bench Millions -benchtime 2000000x -timeout 30m ./memory/
+//	go test -run '^$' -bench Millions -benchtime 10000000x -timeout 30m ./memory/
 //
 // It needs about 4 GB of memory.
 func BenchmarkMillions(b *testing.B) {

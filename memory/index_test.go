@@ -2,6 +2,7 @@ package memory
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,6 @@ import (
 // get and delete, as do long ids and ids at the length limit.
 func TestSharedHashes(t *testing.T) {
 	sh := &shard{}
-	sh.index = make(map[uint32]uint32)
 	sh.long = make(map[string]entry)
 	const h = 42 // every id gets this hash
 	ids := []string{"a", "b", "c", strings.Repeat("x", idKeyMax), strings.Repeat("y", idKeyMax+1)}
@@ -53,8 +53,8 @@ func TestSharedHashes(t *testing.T) {
 		for _, id := range ids {
 			del(id)
 		}
-		if len(sh.index) != 0 || len(sh.long) != 0 {
-			t.Fatalf("round %d: %d indexed and %d long left after deleting every id", round, len(sh.index), len(sh.long))
+		if sh.index.len() != 0 || len(sh.long) != 0 {
+			t.Fatalf("round %d: %d indexed and %d long left after deleting every id", round, sh.index.len(), len(sh.long))
 		}
 	}
 	// Every freed slot is reused: three rounds of five ids need no more
@@ -68,7 +68,6 @@ func TestSharedHashes(t *testing.T) {
 // stays where its index says, and removed records free their slots.
 func TestSlotChunks(t *testing.T) {
 	sh := &shard{}
-	sh.index = make(map[uint32]uint32)
 	sh.long = make(map[string]entry)
 	const n = 3*chunkSlots + 17
 	for i := range n {
@@ -87,5 +86,58 @@ func TestSlotChunks(t *testing.T) {
 	}
 	if len(sh.free) != n/2+1 {
 		t.Errorf("%d free slots after the purge; want %d", len(sh.free), n/2+1)
+	}
+}
+
+// TestTagIndex: through random adds and removes of tags crowded into few
+// home cells, so runs are long, wrap around the end of the table and are
+// shifted back by removals, the index holds exactly what a map would.
+func TestTagIndex(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, homes := range []uint32{1, 3, 64, 1 << 20} {
+		var x tagIndex
+		want := map[uint32]uint32{}
+		tags := make([]uint32, 200)
+		for i := range tags {
+			// Tags with few distinct low bits share their home cells;
+			// the high bits keep them distinct tags.
+			tags[i] = uint32(i)<<16 | rnd.Uint32N(homes)&0xffff
+		}
+		for step := range 20_000 {
+			tag := tags[rnd.IntN(len(tags))]
+			if _, held := want[tag]; held {
+				x.remove(tag)
+				delete(want, tag)
+			} else {
+				slot := uint32(step)
+				x.add(tag, slot)
+				want[tag] = slot
+			}
+			if x.len() != len(want) {
+				t.Fatalf("homes %d, step %d: len %d; want %d", homes, step, x.len(), len(want))
+			}
+			if step%97 == 0 || homes < 4 {
+				for _, tag := range tags {
+					slot, ok := x.get(tag)
+					if w, held := want[tag]; ok != held || ok && slot != w {
+						t.Fatalf("homes %d, step %d: get(%#x) = %d, %v; want %d, %v", homes, step, tag, slot, ok, w, held)
+					}
+				}
+			}
+		}
+		seen := 0
+		x.each(func(tag, slot uint32) {
+			seen++
+			if want[tag] != slot {
+				t.Errorf("homes %d: each gave %#x -> %d; want %d", homes, tag, slot, want[tag])
+			}
+		})
+		if seen != len(want) {
+			t.Errorf("homes %d: each gave %d tags; want %d", homes, seen, len(want))
+		}
+		x.remove(0xdeadbeef) // not held: no change
+		if x.len() != len(want) {
+			t.Errorf("homes %d: removing a tag not held changed len to %d", homes, x.len())
+		}
 	}
 }

@@ -24,10 +24,13 @@
 //
 // Ids of up to 47 bytes (every id the Manager makes) are kept inside the
 // store's own slots with their records, which hold no pointer but the
-// data's, and found through a map from a 64-bit hash of the id to the slot:
-// a live session costs the garbage collector one pointer, a quarter to a
-// half of what scs's memstore costs it at millions of sessions. Longer ids,
-// and the rare short id whose hash another holds, live in a map of their own.
+// data's, and found through a table of 8-byte cells from 32 bits of a
+// seeded hash of the id to the slot: a live session costs the garbage
+// collector one pointer, a quarter to a half of what scs's memstore costs it
+// at millions of sessions. Longer ids, and the rare short id whose 32 bits
+// another holds, live in a map of their own. The table of a shard is
+// doubled when three quarters full, in one step: at 4,000,000 sessions that
+// holds the shard's lock for a few milliseconds, once.
 //
 // Expiry is exact: every read compares the expiry with the clock, so a record
 // is never returned at or after its expiry. A background goroutine removes
@@ -158,20 +161,15 @@ type shard struct {
 
 type shardState struct {
 	mu sync.Mutex
-	// short and long hold the records by value, not behind pointers, and
-	// short holds ids of up to idKeyMax bytes (every id the session
-	// Manager makes) inside the map's slots: such a session costs the
-	// garbage collector one pointer, its data, and a Load no cache miss
-	// beyond the map's own, which counts at millions of sessions.
 	// index maps 32 bits of the hash of each short id (up to idKeyMax
 	// bytes, every id the session Manager makes) to its slot in slots,
 	// where the id is kept inside the slot with its record: a short id's
-	// session costs the garbage collector one pointer (its data), a map
-	// slot of 8 bytes and a slot of 80, and a lookup no cache miss on an
-	// id string. A new id finds its 32 bits taken with a chance of the
+	// session costs the garbage collector one pointer (its data), a cell
+	// of 8 bytes and a slot of 80, and a lookup no cache miss on an id
+	// string. A new id finds its 32 bits taken with a chance of the
 	// shard's sessions in 2^32 (one in 70,000 at 62,500, a million
 	// sessions in all): it then goes to long.
-	index map[uint32]uint32
+	index tagIndex
 	slots [][]slot // chunks of chunkSlots slots; only the first grows
 	free  []uint32 // slots of removed records, for reuse
 	// long holds the records of longer ids, and of the short ids whose
@@ -192,7 +190,7 @@ type shardState struct {
 }
 
 // entry is one stored record, in 32 bytes: its data is a pointer and two
-// 32-bit lengths rather than a slice, so a map slot of a short id (id and
+// 32-bit lengths rather than a slice, so the slot of a short id (id and
 // entry) takes 80 bytes. At millions of sessions the smaller slots keep the
 // heap and the cache misses of a lookup low.
 type entry struct {
@@ -243,7 +241,6 @@ func New(opts Options) *Store {
 	}
 	for i := range tab.shards {
 		sh := &tab.shards[i]
-		sh.index = make(map[uint32]uint32)
 		sh.long = make(map[string]entry)
 		sh.minExpiry.Store(math.MaxInt64)
 		sh.number = uint64(i)
@@ -517,11 +514,11 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 			it.data, it.owned = e.copyMutable()
 			batch = append(batch, it)
 		}
-		for _, i := range sh.index {
+		sh.index.each(func(_, i uint32) {
 			if sl := sh.slot(i); sl.expiry > now {
 				add(sl.key.String(), sl.entry)
 			}
-		}
+		})
 		for id, e := range sh.long {
 			if e.expiry > now {
 				add(id, e)
@@ -564,13 +561,13 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 		now := s.tab.nowNanos()
 		sh.mu.Lock()
 		if sh.minExpiry.Load() > now {
-			n += len(sh.index) + len(sh.long)
+			n += sh.index.len() + len(sh.long)
 		} else {
-			for _, i := range sh.index {
+			sh.index.each(func(_, i uint32) {
 				if sh.slot(i).expiry > now {
 					n++
 				}
-			}
+			})
 			for _, e := range sh.long {
 				if e.expiry > now {
 					n++
@@ -725,15 +722,19 @@ func (t *table) purgeAll(now int64, done <-chan struct{}) {
 // The caller holds sh.mu.
 func (sh *shard) purge(now int64) int {
 	n, minExp := 0, int64(math.MaxInt64)
-	for h, i := range sh.index {
+	var expired []uint32 // tags: the index cannot change while walked
+	sh.index.each(func(tag, i uint32) {
 		if exp := sh.slot(i).expiry; exp <= now {
-			delete(sh.index, h)
+			expired = append(expired, tag)
 			sh.release(i)
-			n++
 		} else {
 			minExp = min(minExp, exp)
 		}
+	})
+	for _, tag := range expired {
+		sh.index.remove(tag)
 	}
+	n += len(expired)
 	for id, e := range sh.long {
 		if e.expiry <= now {
 			delete(sh.long, id)
@@ -754,7 +755,7 @@ func (sh *shard) remove(h uint64, id string, stored bool, count *atomic.Int64) {
 	}
 }
 
-// idKeyMax is the longest id kept inside a map slot: 47 bytes, room for
+// idKeyMax is the longest id kept inside a slot: 47 bytes, room for
 // the 43 of a 256-bit id in base64 (as the session Manager makes, hashed or
 // not).
 const idKeyMax = 47
@@ -827,7 +828,7 @@ func (sh *shard) release(i uint32) {
 // get returns the record of id, whose hash is h. The caller holds sh.mu.
 func (sh *shard) get(h uint64, id string) (entry, bool) {
 	if len(id) <= idKeyMax {
-		if i, ok := sh.index[uint32(h)]; ok {
+		if i, ok := sh.index.get(uint32(h)); ok {
 			if sl := sh.slot(i); sl.key.is(id) {
 				sh.hint, sh.hintH, sh.hinted = i, uint32(h), true
 				return sl.entry, true
@@ -852,7 +853,7 @@ func (sh *shard) set(h uint64, id string, e entry) (added bool) {
 				return false
 			}
 		}
-		i, taken := sh.index[uint32(h)]
+		i, taken := sh.index.get(uint32(h))
 		switch {
 		case taken && sh.slot(i).key.is(id):
 			sh.slot(i).entry = e
@@ -860,7 +861,7 @@ func (sh *shard) set(h uint64, id string, e entry) (added bool) {
 		case !taken && (len(sh.long) == 0 || !sh.inLong(id)):
 			i = sh.alloc()
 			*sh.slot(i) = slot{key: makeKey(id), entry: e}
-			sh.index[uint32(h)] = i
+			sh.index.add(uint32(h), i)
 			return true
 		}
 		// Another id holds h, or id went to long when one did.
@@ -879,8 +880,8 @@ func (sh *shard) inLong(id string) bool {
 // del removes id, whose hash is h. The caller holds sh.mu.
 func (sh *shard) del(h uint64, id string) {
 	if len(id) <= idKeyMax {
-		if i, ok := sh.index[uint32(h)]; ok && sh.slot(i).key.is(id) {
-			delete(sh.index, uint32(h))
+		if i, ok := sh.index.get(uint32(h)); ok && sh.slot(i).key.is(id) {
+			sh.index.remove(uint32(h))
 			sh.release(i)
 			return
 		}
