@@ -97,7 +97,8 @@
 //
 // [RunSuite] runs the same suite without go test, reporting each rule as a
 // [Result] (passed, failed with the suite's messages, or skipped): the
-// operators' command cmd/sessionstore uses it to check a live server.
+// operators' command cmd/sessionstore uses it to check a live server;
+// [RunRules] runs only the rules a function keeps.
 // [RunOwners] proves, beside Run, that the sessions of a user
 // (sessionstore.Session.LogIn, Manager.SessionsOf, RevokeSession,
 // RevokeAll) work end to end over the store.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,6 +115,48 @@ func TestRunSuiteSkipsCapabilities(t *testing.T) {
 		if r.Status == Failed {
 			t.Errorf("FAIL %s: %q", r.Name, r.Messages)
 		}
+	}
+}
+
+// TestRunRules checks that RunRules runs the rules keep accepts and only
+// them, each asked about by its full name, and reports nothing when keep
+// accepts none.
+func TestRunRules(t *testing.T) {
+	t.Parallel()
+	all := RunSuite(t.Context(), refHarness(noFault, noDeadFault), nil)
+	var asked sync.Map
+	keep := func(rule string) bool {
+		asked.Store(rule, true)
+		return strings.HasPrefix(rule, "Touch/") || strings.HasPrefix(rule, "Unreachable/Load ")
+	}
+	res := RunRules(t.Context(), refHarness(noFault, noDeadFault), keep, nil)
+	var want []string
+	for _, r := range all {
+		if keep(r.Name) {
+			want = append(want, r.Name)
+		}
+	}
+	var got []string
+	for _, r := range res {
+		got = append(got, r.Name)
+		if r.Status != Passed {
+			t.Errorf("%s %s: %q", r.Status, r.Name, r.Messages)
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if len(want) < 10 || !slices.Equal(got, want) {
+		t.Errorf("RunRules ran %q; want %q", got, want)
+	}
+	for _, name := range []string{"Load/missing id is not found with nil error", "Touch/keeps the data", "Unreachable/Save fails within the deadline"} {
+		if _, ok := asked.Load(name); !ok {
+			t.Errorf("keep was not asked about %q", name)
+		}
+	}
+
+	none := RunRules(t.Context(), refHarness(noFault, noDeadFault), func(string) bool { return false }, nil)
+	if len(none) != 0 {
+		t.Errorf("RunRules keeping no rule reported %v; want nothing", none)
 	}
 }
 

@@ -224,14 +224,31 @@ type check struct {
 	run   func(t tester, st *store)
 }
 
-// group runs checks as the subtests of a subtest called name.
+// group runs checks as the subtests of a subtest called name; not at all
+// when the run leaves out every one of them.
 func (s *suite) group(t tester, name string, checks []check) {
+	if !s.anyRun(name, checks) {
+		return
+	}
 	t.Run(name, func(t tester) { s.runChecks(t, name, checks) })
+}
+
+// anyRun reports whether the run keeps at least one of a group's checks.
+func (s *suite) anyRun(group string, checks []check) bool {
+	for _, c := range checks {
+		if !s.skip(group + "/" + c.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // capability is group for an optional capability: skipped, saying so, when
 // the store does not implement it.
 func (s *suite) capability(t tester, name, iface string, has bool, checks []check) {
+	if !s.anyRun(name, checks) {
+		return
+	}
 	t.Run(name, func(t tester) {
 		if !has {
 			t.Skipf("the store does not implement %s", iface)

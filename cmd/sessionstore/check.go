@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,8 @@ const cleanupTimeout = 30 * time.Second
 func runCheck(e *env, args []string) error {
 	fs := e.flags()
 	verbose := fs.Bool("v", false, "print the notes of passed rules too")
+	runPattern := fs.String("run", "", "run only the rules whose names match this regular expression")
+	skipPattern := fs.String("skip", "", "leave out the rules whose names match this regular expression")
 	timeout := timeoutFlag(fs, checkTimeout)
 	pos, err := e.parse(fs, args, `Runs the conformance suite of package storetest against the server at URL,
 each rule in a prefix, table or collection of its own (named
@@ -40,12 +43,20 @@ cannot list its keys, every key the rule wrote is deleted. The URL's own
 
 Prints each rule as PASS, FAIL (with the suite's messages) or SKIP (a
 capability the backend does not have), then a summary. Exits 1 when a rule
-fails.`)
+fails.
+
+-run and -skip pick rules by a regular expression matched against a rule's
+whole name as printed: -run 'Touch/' runs the Touch rules alone, -skip
+'deadline passes' leaves those rules out.`)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usagef("want one URL, got %d arguments", len(pos))
+	}
+	sel, err := newRuleSelection(*runPattern, *skipPattern)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := e.withTimeout(*timeout)
 	defer cancel()
@@ -118,7 +129,7 @@ fails.`)
 	start := time.Now()
 	var passed, failed, skipped int
 	var mu sync.Mutex
-	storetest.RunSuite(ctx, h, func(r storetest.Result) {
+	storetest.RunRules(ctx, h, sel.keep, func(r storetest.Result) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch r.Status {
@@ -144,11 +155,17 @@ fails.`)
 		sweep(e, pos[0], &namespaces)
 	}
 	verdict := "ok"
-	if failed > 0 {
+	switch {
+	case failed > 0:
 		verdict = "FAIL"
+	case passed+skipped == 0:
+		verdict = "none"
 	}
-	summary := fmt.Sprintf("%s  %s: %d rules passed, %d failed, %d skipped in %.1fs",
-		verdict, probe.Shown, passed, failed, skipped, time.Since(start).Seconds())
+	summary := fmt.Sprintf("%s  %s: %d rules passed, %d failed, %d skipped", verdict, probe.Shown, passed, failed, skipped)
+	if sel.leftOut() {
+		summary += ", the others left out by -run or -skip"
+	}
+	summary += fmt.Sprintf(" in %.1fs", time.Since(start).Seconds())
 	if ctx.Err() != nil {
 		summary += fmt.Sprintf(" (stopped: %v)", context.Cause(ctx))
 	}
@@ -156,8 +173,49 @@ fails.`)
 	if failed > 0 {
 		return failedError{fmt.Sprintf("%d rules failed", failed)}
 	}
+	if passed+skipped == 0 {
+		return failedError{"no rule left to run by -run and -skip"}
+	}
 	return nil
 }
+
+// ruleSelection picks the rules a check runs, as go test's -run and -skip
+// pick tests, except that a pattern matches a rule's whole name
+// ("Load/missing id is not found with nil error") rather than each level.
+type ruleSelection struct {
+	run, skip *regexp.Regexp // nil: every rule; none
+	left      atomic.Bool    // some rule was left out
+}
+
+func newRuleSelection(run, skip string) (*ruleSelection, error) {
+	sel := &ruleSelection{}
+	for _, f := range []struct {
+		flag, pattern string
+		re            **regexp.Regexp
+	}{{"run", run, &sel.run}, {"skip", skip, &sel.skip}} {
+		if f.pattern == "" {
+			continue
+		}
+		re, err := regexp.Compile(f.pattern)
+		if err != nil {
+			return nil, usagef("-%s: %v", f.flag, err)
+		}
+		*f.re = re
+	}
+	return sel, nil
+}
+
+// keep reports whether the rule called name runs, noting those left out.
+func (sel *ruleSelection) keep(name string) bool {
+	if (sel.run == nil || sel.run.MatchString(name)) && (sel.skip == nil || !sel.skip.MatchString(name)) {
+		return true
+	}
+	sel.left.Store(true)
+	return false
+}
+
+// leftOut reports whether some rule was left out.
+func (sel *ruleSelection) leftOut() bool { return sel.left.Load() }
 
 // sweep drops every rule's namespace once more, a moment after the suite:
 // a write whose caller gave up at its deadline (the rules about deadlines

@@ -16,7 +16,7 @@
 //	sessionstore revoke -owner owner [-handle handle] [-timeout d] URL
 //	sessionstore copy [-overwrite] [-workers n] [-timeout d] FROM TO
 //	sessionstore bench [flags] URL
-//	sessionstore check [-v] [-timeout d] URL
+//	sessionstore check [-v] [-run regexp] [-skip regexp] [-timeout d] URL
 //
 // Each command prints its own flags with -h. A URL takes one of these forms:
 //
@@ -105,7 +105,7 @@ func commands() []command {
 		{"revoke", "[-timeout d] URL KEY... | -all URL | -owner owner [-handle h] URL", "end sessions: by store key, all of them, or those of one owner", runRevoke},
 		{"copy", "[-overwrite] [-workers n] [-timeout d] FROM TO", "copy every live session, with its expiry, from one store to another", runCopy},
 		{"bench", "[flags] URL", "measure Load, Save, Touch and CompareAndSwap against a server", runBench},
-		{"check", "[-v] [-timeout d] URL", "run the conformance suite against a server", runCheck},
+		{"check", "[-v] [-run regexp] [-skip regexp] [-timeout d] URL", "run the conformance suite against a server", runCheck},
 	}
 }
 
