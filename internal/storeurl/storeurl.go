@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 	"github.com/jackc/pgx/v5"
@@ -476,14 +477,26 @@ func (op opener) mongo(ctx context.Context) (*Store, error) {
 	return s, nil
 }
 
+// memcacheTimeout bounds each network operation of a memcached client,
+// gomemcache taking no context: twice its default, since check and copy
+// open dozens of connections at once (check's CompareAndSwap racers), and
+// a busy host was seen taking over 500 ms to accept one of them.
+const memcacheTimeout = time.Second
+
+// memcacheIdleConns keeps the connections of a burst for the next one:
+// gomemcache keeps 2, so each round of check's 32 racers dialled 30 anew.
+const memcacheIdleConns = 64
+
 // openMemcache checks every server with one round trip: gomemcache takes no
-// context, so its Timeout (500 ms by default) bounds each.
+// context, so its Timeout (memcacheTimeout) bounds each.
 func (op opener) memcache(context.Context) (*Store, error) {
 	var servers gomemcache.ServerList
 	if err := servers.SetServers(strings.Split(op.u.Host, ",")...); err != nil {
 		return nil, op.connectError("resolve", err)
 	}
 	client := gomemcache.NewFromSelector(&servers)
+	client.Timeout = memcacheTimeout
+	client.MaxIdleConns = memcacheIdleConns
 	if !op.o.NoPing {
 		if err := client.Ping(); err != nil {
 			client.Close()
