@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestSharedHashes: short ids whose hashes are equal (a 64-bit collision,
@@ -139,5 +140,19 @@ func TestTagIndex(t *testing.T) {
 		if x.len() != len(want) {
 			t.Errorf("homes %d: removing a tag not held changed len to %d", homes, x.len())
 		}
+	}
+}
+
+// TestShardLayout checks what the shard layout promises: what every load
+// and save writes, and the index they read, lie in a shard's first 64
+// bytes, and a shard takes whole cache-line pairs, so no two shards share
+// a line.
+func TestShardLayout(t *testing.T) {
+	var s shardState
+	if end := unsafe.Offsetof(s.index) + unsafe.Sizeof(s.index); end > 64 {
+		t.Errorf("mu..index end at byte %d of a shard; want within 64", end)
+	}
+	if size := unsafe.Sizeof(shard{}); size%128 != 0 {
+		t.Errorf("a shard takes %d bytes; want a multiple of 128", size)
 	}
 }
