@@ -56,15 +56,10 @@ var pairStores = []pairStore{
 	{"memory-shared", func(ids []string, data []byte, exp time.Time, fresh bool) (func(string) error, func(), error) {
 		// The shared path (sessionstore.Sharer) the Manager takes: what it
 		// loads it only decodes, what it saves it encoded into a buffer it
-		// hands over. (The Manager saves a loaded session with
-		// CompareAndSwapShared, which finds its slot the same way.)
-		// No cap on sessions, for BenchmarkMillions.
-		s := memory.New(memory.Options{MaxSessions: -1})
-		ctx := context.Background()
-		for _, id := range ids {
-			if err := s.SaveShared(ctx, id, clone(data), exp); err != nil {
-				return nil, nil, err
-			}
+		// hands over.
+		s, ctx, err := filledShared(ids, data, exp)
+		if err != nil {
+			return nil, nil, err
 		}
 		return func(id string) error {
 			rec, ok, err := s.LoadShared(ctx, id)
@@ -78,12 +73,9 @@ var pairStores = []pairStore{
 		// What the Manager does with a session it loaded and changed:
 		// LoadShared, then CompareAndSwapShared over the loaded version,
 		// which reads the clock once more to tell a live record.
-		s := memory.New(memory.Options{MaxSessions: -1})
-		ctx := context.Background()
-		for _, id := range ids {
-			if err := s.SaveShared(ctx, id, clone(data), exp); err != nil {
-				return nil, nil, err
-			}
+		s, ctx, err := filledShared(ids, data, exp)
+		if err != nil {
+			return nil, nil, err
 		}
 		return func(id string) error {
 			rec, ok, err := s.LoadShared(ctx, id)
@@ -186,6 +178,21 @@ func BenchmarkPair(b *testing.B) {
 			})
 		})
 	})
+}
+
+// filledShared returns a store holding a buffer of its own with data for
+// each id, saved through the shared path, with no cap on sessions (for
+// BenchmarkMillions).
+func filledShared(ids []string, data []byte, exp time.Time) (*memory.Store, context.Context, error) {
+	s := memory.New(memory.Options{MaxSessions: -1})
+	ctx := context.Background()
+	for _, id := range ids {
+		if err := s.SaveShared(ctx, id, clone(data), exp); err != nil {
+			s.Close()
+			return nil, nil, err
+		}
+	}
+	return s, ctx, nil
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }

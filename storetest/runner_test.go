@@ -73,6 +73,10 @@ func TestRunSuite(t *testing.T) {
 		t.Run("catches a store that "+c.name, func(t *testing.T) {
 			res := runs[faults{c.fault, c.dead}]
 			i := slices.IndexFunc(res, func(r Result) bool { return r.Name == c.want })
+			for try := 0; windowed(c.fault) && i >= 0 && res[i].Status == Passed && try < 2; try++ {
+				res = RunRules(t.Context(), refHarness(c.fault, c.dead), func(rule string) bool { return rule == c.want }, nil)
+				i = slices.IndexFunc(res, func(r Result) bool { return r.Name == c.want })
+			}
 			switch {
 			case i < 0:
 				t.Errorf("no result for %q", c.want)
@@ -93,6 +97,15 @@ func racy(f fault) bool {
 		return true
 	}
 	return false
+}
+
+// windowed reports whether a broken store shows its fault only to a check
+// made within a short window of a record's expiry (150 ms stale, 70 ms
+// early). With sixty suites sharing two cores a sleep can overshoot that
+// window, so a rule that let such a store pass is run again alone, where
+// the check lands on time; a suite that misses the fault alone still fails.
+func windowed(f fault) bool {
+	return f == faultStaleLoad || f == faultDropsEarly
 }
 
 // TestRunSuiteSkipsCapabilities checks that a capability the store lacks
