@@ -45,6 +45,9 @@ func TestRunSuite(t *testing.T) {
 			t.Errorf("%d results; want more than 100", len(res))
 		}
 		for _, r := range res {
+			if r.Status == Failed {
+				r = runAlone(t, r, refHarness(noFault, noDeadFault))
+			}
 			if r.Status != Passed {
 				t.Errorf("%s %s: %q", r.Status, r.Name, r.Messages)
 			}
@@ -97,6 +100,24 @@ func racy(f fault) bool {
 		return true
 	}
 	return false
+}
+
+// runAlone runs the rule of r again on its own, up to twice, while it
+// fails, and returns its last result. A clock rule whose steps must fit in
+// a record's lifetime can find no room for them while sixty suites share two
+// cores (the suite then fails it, as it should for a user: it proved
+// nothing); alone it has the machine to itself, and a rule the store truly
+// breaks fails again.
+func runAlone(t *testing.T, r Result, h Harness) Result {
+	for try := 0; r.Status == Failed && try < 2; try++ {
+		res := RunRules(t.Context(), h, func(rule string) bool { return rule == r.Name }, nil)
+		if len(res) != 1 {
+			t.Fatalf("running %q alone gave %d results; want 1", r.Name, len(res))
+		}
+		t.Logf("%q failed among the concurrent suites with %q; alone: %s", r.Name, r.Messages, res[0].Status)
+		r = res[0]
+	}
+	return r
 }
 
 // windowed reports whether a broken store shows its fault only to a check
