@@ -14,7 +14,9 @@ import (
 // TestRunSuite runs the suite outside go test, as the sessionstore command
 // does: against the reference store every rule passes and the results come
 // in the order the rules started, each reported once; against each broken
-// store the rule it breaks fails, with the suite's message.
+// store the rule it breaks fails, with the suite's message. The suites run
+// at once; a rule whose clock checks that load threw off is run again alone
+// (see runAlone and windowed).
 func TestRunSuite(t *testing.T) {
 	t.Parallel()
 	type faults struct{ fault, dead fault }
