@@ -33,11 +33,11 @@ type pairStore struct {
 	// pair saves a new copy of what it loaded, as an application that
 	// encodes each save into a new buffer does: the garbage it leaves is
 	// what makes the collector run under load.
-	open func(ids []string, data []byte, exp time.Time, fresh bool) (pair func(id string) error, release func(), err error)
+	open func(ids []string, data []byte, exp time.Time, fresh bool) (pair func(sessionKey) error, release func(), err error)
 }
 
 var pairStores = []pairStore{
-	{"memory", func(ids []string, data []byte, exp time.Time, fresh bool) (func(string) error, func(), error) {
+	{"memory", func(ids []string, data []byte, exp time.Time, fresh bool) (func(sessionKey) error, func(), error) {
 		s := memory.New(memory.Options{})
 		ctx := context.Background()
 		for _, id := range ids {
@@ -45,7 +45,8 @@ var pairStores = []pairStore{
 				return nil, nil, err
 			}
 		}
-		return func(id string) error {
+		return func(k sessionKey) error {
+			id := k.request
 			rec, ok, err := s.Load(ctx, id)
 			if !ok || err != nil {
 				return fmt.Errorf("Load(%q) = %v, %v", id, ok, err)
@@ -53,7 +54,7 @@ var pairStores = []pairStore{
 			return s.Save(ctx, id, maybeClone(rec.Data, fresh), exp)
 		}, func() { s.Close() }, nil
 	}},
-	{"memory-shared", func(ids []string, data []byte, exp time.Time, fresh bool) (func(string) error, func(), error) {
+	{"memory-shared", func(ids []string, data []byte, exp time.Time, fresh bool) (func(sessionKey) error, func(), error) {
 		// The shared path (sessionstore.Sharer) the Manager takes: what it
 		// loads it only decodes, what it saves it encoded into a buffer it
 		// hands over.
@@ -61,7 +62,8 @@ var pairStores = []pairStore{
 		if err != nil {
 			return nil, nil, err
 		}
-		return func(id string) error {
+		return func(k sessionKey) error {
+			id := k.request
 			rec, ok, err := s.LoadShared(ctx, id)
 			if !ok || err != nil {
 				return fmt.Errorf("LoadShared(%q) = %v, %v", id, ok, err)
@@ -69,7 +71,7 @@ var pairStores = []pairStore{
 			return s.SaveShared(ctx, id, maybeClone(rec.Data, fresh), exp)
 		}, func() { s.Close() }, nil
 	}},
-	{"memory-swap", func(ids []string, data []byte, exp time.Time, fresh bool) (func(string) error, func(), error) {
+	{"memory-swap", func(ids []string, data []byte, exp time.Time, fresh bool) (func(sessionKey) error, func(), error) {
 		// What the Manager does with a session it loaded and changed:
 		// LoadShared, then CompareAndSwapShared over the loaded version,
 		// which reads the clock once more to tell a live record.
@@ -77,7 +79,8 @@ var pairStores = []pairStore{
 		if err != nil {
 			return nil, nil, err
 		}
-		return func(id string) error {
+		return func(k sessionKey) error {
+			id := k.request
 			rec, ok, err := s.LoadShared(ctx, id)
 			if !ok || err != nil {
 				return fmt.Errorf("LoadShared(%q) = %v, %v", id, ok, err)
@@ -90,7 +93,7 @@ var pairStores = []pairStore{
 			return nil
 		}, func() { s.Close() }, nil
 	}},
-	{"scs-memstore", func(ids []string, data []byte, exp time.Time, fresh bool) (func(string) error, func(), error) {
+	{"scs-memstore", func(ids []string, data []byte, exp time.Time, fresh bool) (func(sessionKey) error, func(), error) {
 		// No cleanup goroutine: scs's StopCleanup races with the
 		// goroutine it stops, and it would cost both stores alike.
 		s := memstore.NewWithCleanupInterval(0)
@@ -101,12 +104,14 @@ var pairStores = []pairStore{
 				return nil, nil, err
 			}
 		}
-		return func(id string) error {
-			data, ok, err := s.Find(id)
+		return func(k sessionKey) error {
+			data, ok, err := s.Find(k.request)
 			if !ok || err != nil {
-				return fmt.Errorf("Find(%q) = %v, %v", id, ok, err)
+				return fmt.Errorf("Find(%q) = %v, %v", k.request, ok, err)
 			}
-			return s.Commit(id, maybeClone(data, fresh), exp)
+			// Under the string it holds (see sessionKey): Go's map keeps
+			// the string of the latest assignment as the key.
+			return s.Commit(k.stored, maybeClone(data, fresh), exp)
 		}, func() {}, nil
 	}},
 }
@@ -123,11 +128,11 @@ func BenchmarkPair(b *testing.B) {
 	}
 	data := randomBytes(benchDataSize)
 	exp := time.Now().Add(time.Hour)
-	lookup := copies(ids)
+	lookup := sessionKeys(ids)
 
 	// each runs bench on every store, opening it once for all the runs of
 	// its sub-benchmark and releasing it after them.
-	each := func(b *testing.B, bench func(b *testing.B, pair func(string) error)) {
+	each := func(b *testing.B, bench func(b *testing.B, pair func(sessionKey) error)) {
 		for _, ps := range pairStores {
 			pair, release, err := ps.open(ids, data, exp, false)
 			if err != nil {
@@ -146,7 +151,7 @@ func BenchmarkPair(b *testing.B) {
 		}
 	}
 	b.Run("serial", func(b *testing.B) {
-		each(b, func(b *testing.B, pair func(string) error) {
+		each(b, func(b *testing.B, pair func(sessionKey) error) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -160,7 +165,7 @@ func BenchmarkPair(b *testing.B) {
 		})
 	})
 	b.Run("parallel", func(b *testing.B) {
-		each(b, func(b *testing.B, pair func(string) error) {
+		each(b, func(b *testing.B, pair func(sessionKey) error) {
 			var seed atomic.Uint64
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
@@ -197,15 +202,22 @@ func filledShared(ids []string, data []byte, exp time.Time) (*memory.Store, cont
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
-// copies returns a copy of each id in memory of its own, to look sessions
-// up by, as a request brings its id: a Go map compares a key's pointer
-// before its bytes, so looking up by the very string a store was filled
-// with would spare scs's map the reading of its stored key, which no
-// request ever does.
-func copies(ids []string) []string {
-	out := make([]string, len(ids))
+// sessionKey is an id as a request brings it, in memory of its own, and the
+// string the store was filled with. Go's map compares a key's pointer before
+// its bytes, and an assignment to a key it holds keeps the caller's string as
+// the key: scs, committing under the string it was found by, would have its
+// next lookup by that same string skip the read of its stored key, which no
+// request does (each brings its id afresh, parsed from its cookie). So scs
+// commits under stored, which it then compares with the next request's
+// string, as it does in a server; the other stores use request throughout.
+type sessionKey struct {
+	request, stored string
+}
+
+func sessionKeys(ids []string) []sessionKey {
+	out := make([]sessionKey, len(ids))
 	for i, id := range ids {
-		out[i] = strings.Clone(id)
+		out[i] = sessionKey{request: strings.Clone(id), stored: id}
 	}
 	return out
 }
@@ -243,7 +255,7 @@ func BenchmarkMillions(b *testing.B) {
 		}
 		data := randomBytes(dataSize)
 		exp := time.Now().Add(time.Hour)
-		lookup := copies(ids)
+		lookup := sessionKeys(ids)
 		for _, ps := range pairStores {
 			if ps.name == "memory" || ps.name == "memory-swap" {
 				continue // the copying path, and the shared one again with a swap
