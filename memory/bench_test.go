@@ -121,6 +121,13 @@ var pairStores = []pairStore{
 // each store on its own so that the other's heap does not weigh on it:
 //
 //	go test -run '^$' -bench Pair -benchmem -cpu 1,2 ./memory/
+//
+// On a VM, pin the serial runs to one CPU (the README's figures were made
+// so): unpinned, a whole sub-benchmark of either store now and then runs
+// 1.7 times slower.
+//
+//	go test -c -o /tmp/memory.test ./memory/ && cd memory
+//	taskset -c 1 /tmp/memory.test -test.run '^$' -test.bench 'Pair/serial' -test.benchmem -test.cpu 1 -test.count 10
 func BenchmarkPair(b *testing.B) {
 	ids := make([]string, benchSessions)
 	for i := range ids {
