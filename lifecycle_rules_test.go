@@ -95,8 +95,10 @@ func TestRenewIDKeepsDataDeletesOldID(t *testing.T) {
 			if _, body := c.get("/read"); body != "a=1;" {
 				t.Errorf("read %q after RenewID, want a=1;", body)
 			}
-			if n := count(t, spy); n != 1 && (tc.name == "plain" || n != 2) {
-				t.Errorf("%d records stored, want the session (and, with a Swapper, the old id's forward)", n)
+			// Every store goes through one commit path: the old id holds a
+			// forward for a short while, with or without a Swapper.
+			if n := count(t, spy); n != 2 {
+				t.Errorf("%d records stored, want the session and the old id's forward", n)
 			}
 			ctx := context.Background()
 			if rec, found, _ := spy.Store.Load(ctx, sessionstore.HashID(old)); found && !sessionstore.IsForward(rec.Data) {

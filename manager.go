@@ -1,7 +1,6 @@
 package sessionstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -142,7 +141,7 @@ type Manager struct {
 
 	// commits queues the concurrent saves of each stored session.
 	commits commitQueues
-	// ownerLocks serialises the updates of each owner's index.
+	// ownerLocks serialises the updates of each owner's index in this process.
 	ownerLocks keyedLocks
 	// keys remembers the store keys of recent ids (HashIDs).
 	keys keyCache
@@ -191,32 +190,6 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error
 	return m.save(w.Header(), r, s, false)
 }
 
-// Revoke deletes the stored session with the given store key, as
-// [Session.Key] and [Manager.Iterate] report it: the key is used as is,
-// never hashed again.
-//
-// A session bound to an owner is also taken off the owner's list, at the
-// cost of a load of the session first.
-func (m *Manager) Revoke(ctx context.Context, key string) error {
-	rec, found, err := m.Store.Load(ctx, key)
-	if err != nil {
-		return fmt.Errorf("sessionstore: revoke: %w", err)
-	}
-	if err := m.Store.Delete(ctx, key); err != nil {
-		return fmt.Errorf("sessionstore: revoke: %w", err)
-	}
-	if !found {
-		return nil
-	}
-	m.observe(ctx, EventRevoked)
-	if st, err := decodeState(rec.Data, m.codec()); err == nil && st.owner != "" {
-		if err := m.removeFromIndex(ctx, st.owner, key); err != nil {
-			return fmt.Errorf("sessionstore: revoke: %w", err)
-		}
-	}
-	return nil
-}
-
 // StoredSession is one stored session as [Manager.Iterate] sees it.
 type StoredSession struct {
 	// Key is the store key, for Revoke: the hash of the session's id when
@@ -243,8 +216,8 @@ func (m *Manager) Iterate(ctx context.Context, fn func(StoredSession) bool) erro
 		return fmt.Errorf("sessionstore: iterate: %T cannot iterate: %w", m.Store, errors.ErrUnsupported)
 	}
 	err := it.Iterate(ctx, func(key string, rec Record) bool {
-		if _, fwd := forwardOf(rec.Data); fwd || isIndex(rec.Data) {
-			return true // the old id of a renewed session, or an owner's index
+		if Inspect(rec).Kind != KindSession {
+			return true // the old id of a renewed session, an owner's index
 		}
 		st, err := decodeState(rec.Data, m.codec())
 		if err != nil {
@@ -321,12 +294,11 @@ func (m *Manager) loadInto(r *http.Request, id string, into *Session) (*Session,
 // loadID returns the stored session of id, or nil; see loadInto for into.
 func (m *Manager) loadID(ctx context.Context, id string, into *Session) (*Session, error) {
 	key := m.storeKey(id)
-	rec, found, err := m.loadRecord(ctx, key)
+	rec, found, err := m.Store.Load(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("sessionstore: open: %w", err)
 	}
-	if _, fwd := forwardOf(rec.Data); !found || fwd {
-		// A forward is the old id of a renewed session: never adopted.
+	if !found {
 		m.observe(ctx, EventExpired)
 		return nil, nil
 	}
@@ -335,15 +307,22 @@ func (m *Manager) loadID(ctx context.Context, id string, into *Session) (*Sessio
 		s = new(Session)
 	}
 	m.initSession(s)
+	if _, fwd := forwardOf(rec.Data); fwd {
+		// A late request of a renewed id: never adopted (fixation), and it
+		// starts no session whose cookie would replace the renewed one.
+		m.observe(ctx, EventDropped)
+		s.phase = ended
+		return s, nil
+	}
 	st, err := decodeState(rec.Data, m.codec())
 	if err != nil {
 		m.logger().WarnContext(ctx, "sessionstore: stored session does not decode; starting a fresh one", "error", err)
 		m.observe(ctx, EventUndecodable)
-		s.key, s.stale = key, true
+		s.key, s.version, s.phase = key, rec.Version, undecodable
 		return s, nil
 	}
 	s.state = st
-	s.id, s.key, s.stored, s.isNew = id, key, true, false
+	s.id, s.key, s.phase, s.isNew = id, key, stored, false
 	s.version, s.expiry, s.raw = rec.Version, rec.Expiry, rec.Data
 	return s, nil
 }
@@ -356,277 +335,38 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 	if s.accessed && !late {
 		addVary(h, &s.varyBuf)
 	}
-	if !s.dirty() && (!s.stored || m.IdleTimeout <= 0) {
+	if !s.dirty() && (s.phase != stored || m.IdleTimeout <= 0) {
 		return nil // the common case, kept free of clock reads
 	}
-	if s.dropped {
+	if s.phase == ended {
 		// The session ended under this request: what it changes afterwards
 		// is dropped too, and no stray session is created.
-		s.ops = clearOps(s.ops)
-		s.renew, s.destroyed, s.stale = false, false, false
+		s.ops, s.pending, s.login = clearOps(s.ops), keep, nil
 		return nil
 	}
 	ctx, end := m.begin(r.Context(), StepSave)
-	sv := &s.sv // in the session: a save allocates no saving
-	*sv = saving{m: m, s: s, ctx: ctx, now: m.clock(), late: late}
-	err := sv.run(h, r)
+	c := &s.sv // in the session: a save allocates no commit
+	*c = commit{m: m, s: s, ctx: ctx, now: m.clock(), late: late}
+	err := c.run()
+	if err == nil {
+		s.ops = clearOps(s.ops)
+		switch {
+		case c.cookie == cookieSet && late: // create and renew refuse a new id when late: Permanent changed
+			err = fmt.Errorf("sessionstore: save: Permanent changed; the cookie cannot follow: %w", ErrHeaderSent)
+		case c.cookie == cookieSet:
+			err = m.writeCookie(h, r, s, c.now)
+		case c.cookie == cookieExpire && !late:
+			err = m.writeCookie(h, r, nil, c.now)
+		}
+	}
 	if end != nil {
 		end(err)
 	}
 	return err
 }
 
-// run saves a session that has something to write (or refresh) on h.
-func (sv *saving) run(h http.Header, r *http.Request) error {
-	m, s, late := sv.m, sv.s, sv.late
-	if !s.dirty() {
-		return sv.refresh()
-	}
-	wasPermanent := s.stored && s.loadedPermanent()
-	if err := sv.commit(); err != nil {
-		return err // the changes stay recorded: a later Save tries again
-	}
-	s.ops = clearOps(s.ops)
-	drop := s.dropCookie
-	s.dropCookie = false
-	switch {
-	case sv.newID || (s.stored && !s.merged && s.permanent != wasPermanent):
-		if late { // create and renew refuse a new id when late: Permanent changed
-			return fmt.Errorf("sessionstore: save: Permanent changed; the cookie cannot follow: %w", ErrHeaderSent)
-		}
-		return m.writeCookie(h, r, s, sv.now)
-	case drop && !late:
-		return m.writeCookie(h, r, nil, sv.now)
-	}
-	return nil
-}
-
-// saving is one save of a session, whose lock it holds.
-type saving struct {
-	m     *Manager
-	s     *Session
-	ctx   context.Context
-	now   time.Time
-	late  bool // the response header was sent: no new cookie possible
-	newID bool // the session got a fresh id: the client needs its cookie
-}
-
-// commit writes the changes of the session to the store, then keeps the
-// owner's index in step (see owners.go).
-func (sv *saving) commit() error {
-	s := sv.s
-	oldKey, lg := s.key, s.login
-	if err := sv.write(); err != nil {
-		return err
-	}
-	return sv.index(oldKey, lg)
-}
-
-// write writes the changes of the session to the store.
-func (sv *saving) write() error {
-	s := sv.s
-	sw, versioned := sv.m.Store.(Swapper)
-	if s.stale || s.destroyed && !(versioned && s.stored) {
-		if err := sv.discard(); err != nil {
-			return err
-		}
-	}
-	if s.renew && s.stored && !s.destroyed && !s.empty() && sv.late {
-		return fmt.Errorf("sessionstore: save: RenewID needs a new cookie; nothing saved: %w", ErrHeaderSent)
-	}
-	if versioned && s.stored {
-		if err := sv.queued(sw); err != nil {
-			return err
-		}
-		if s.stored || s.dropped {
-			return nil
-		}
-		// Destroyed: what the request stored after Destroy goes under a new id.
-	}
-	if !s.stored {
-		return sv.create()
-	}
-	if s.renew && !s.empty() {
-		return sv.renew()
-	}
-	s.renew = false // an emptied session is deleted: nothing to renew
-	return sv.overwrite()
-}
-
-// index updates the owner's index after a save that logged in (lg), renewed
-// an owned session stored under oldKey, or destroyed one. A login whose
-// index write fails is undone, so that no live session is missing from its
-// owner's list.
-func (sv *saving) index(oldKey string, lg *login) error {
-	s, m := sv.s, sv.m
-	if s.endOwner != "" {
-		owner, key := s.endOwner, cmp.Or(s.endedKey, oldKey)
-		s.endOwner, s.endedKey = "", ""
-		if err := m.removeFromIndex(sv.ctx, owner, key); err != nil {
-			// The session is gone: its entry is never listed, and pruned later.
-			m.logger().WarnContext(sv.ctx, "sessionstore: a destroyed session stays in its owner's index", "error", err)
-		}
-	}
-	switch {
-	case s.dropped || !s.stored || !sv.newID:
-		s.login = nil
-		return nil
-	case lg != nil && s.owner == lg.owner:
-		s.login = nil
-		if err := m.addToIndex(sv.ctx, lg.owner, s.key, &s.state, lg.meta); err != nil {
-			sv.undoLogin()
-			return fmt.Errorf("sessionstore: save: log in: %w", err)
-		}
-	case s.owner != "" && oldKey != "":
-		if err := m.moveInIndex(sv.ctx, s.owner, oldKey, s.key); err != nil {
-			return fmt.Errorf("sessionstore: save: renew an owned session: %w", err)
-		}
-	}
-	return nil
-}
-
-// undoLogin deletes the session a failed login saved.
-func (sv *saving) undoLogin() {
-	s := sv.s
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(sv.ctx), cleanupTimeout)
-	defer cancel()
-	if err := sv.m.Store.Delete(ctx, s.key); err != nil {
-		sv.m.logger().ErrorContext(ctx, "sessionstore: a login failed and its session could not be deleted", "error", err)
-	}
-	s.forget()
-	sv.newID = false
-}
-
-// discard deletes the record of a destroyed or undecodable session and
-// leaves the session new: what the request stores next goes under a fresh id.
-func (sv *saving) discard() error {
-	s := sv.s
-	if s.key != "" {
-		if err := sv.m.Store.Delete(sv.ctx, s.key); err != nil {
-			return fmt.Errorf("sessionstore: save: delete: %w", err)
-		}
-		s.dropCookie = true
-		if s.destroyed && !s.stale {
-			sv.m.observe(sv.ctx, EventDestroyed)
-		}
-	}
-	s.forget()
-	s.destroyed, s.stale, s.renew = false, false, false
-	return nil
-}
-
-// forget leaves s without a stored record.
-func (s *Session) forget() {
-	s.id, s.key, s.stored, s.version, s.raw, s.expiry = "", "", false, 0, nil, time.Time{}
-}
-
-// create stores a session that has no record under a fresh id, unless it is
-// empty.
-func (sv *saving) create() error {
-	s := sv.s
-	s.renew = false
-	if s.empty() {
-		return nil
-	}
-	if sv.late {
-		return fmt.Errorf("sessionstore: save: a new session needs a cookie; nothing saved: %w", ErrHeaderSent)
-	}
-	if s.created.IsZero() {
-		s.created = sv.now
-	}
-	id := newID()
-	key := sv.m.storeKey(id)
-	if err := sv.saveAs(key); err != nil {
-		return err
-	}
-	s.id, s.key, s.stored, s.version = id, key, true, 0
-	sv.newID = true
-	sv.m.observe(sv.ctx, EventCreated)
-	return nil
-}
-
-// renew stores the session under a fresh id and deletes the old record, on
-// a store without Swapper (a versioned store renews in a batch).
-func (sv *saving) renew() error {
-	s := sv.s
-	oldKey, id := s.key, newID()
-	key := sv.m.storeKey(id)
-	if err := sv.saveAs(key); err != nil {
-		return err
-	}
-	if err := sv.m.Store.Delete(sv.ctx, oldKey); err != nil {
-		return fmt.Errorf("sessionstore: save: delete old id: %w", err)
-	}
-	s.id, s.key, s.stored, s.version, s.renew = id, key, true, 0, false
-	sv.newID = true
-	sv.m.observe(sv.ctx, EventRenewed)
-	return nil
-}
-
-// saveAs saves the session under key, unconditionally.
-func (sv *saving) saveAs(key string) error {
-	exp := sv.expiry()
-	var err error
-	if sh, ok := SharerOf(sv.m.Store); ok {
-		var data []byte
-		if data, err = encodeState(make([]byte, 0, recordCap(len(sv.s.raw))), sv.m.codec(), &sv.s.state); err == nil {
-			err = sh.SaveShared(sv.ctx, key, data, exp) // data is the store's now
-		}
-	} else {
-		err = sv.m.withRecord(sv.s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) })
-	}
-	if err != nil {
-		return fmt.Errorf("sessionstore: save: %w", err)
-	}
-	sv.s.expiry = exp
-	return nil
-}
-
-// overwrite saves the session over its record without a version check (the
-// last request to save wins), or deletes it when it became empty.
-func (sv *saving) overwrite() error {
-	s := sv.s
-	if s.empty() {
-		if err := sv.m.Store.Delete(sv.ctx, s.key); err != nil {
-			return fmt.Errorf("sessionstore: save: delete: %w", err)
-		}
-		s.forget()
-		s.dropCookie = true
-		return nil
-	}
-	return sv.saveAs(s.key)
-}
-
-// refresh moves the expiry of an unchanged stored session forward when the
-// idle timeout asks for it and the move is worth a write.
-func (sv *saving) refresh() error {
-	s, m := sv.s, sv.m
-	exp := sv.expiry()
-	if exp.Sub(s.expiry) <= m.IdleTimeout/touchDivisor {
-		return nil
-	}
-	var err error
-	switch st := m.Store.(type) {
-	case Toucher:
-		_, err = st.Touch(sv.ctx, s.key, exp)
-	case Swapper:
-		// Losing means another request wrote, which moved the expiry too.
-		_, err = st.CompareAndSwap(sv.ctx, s.key, s.version, s.raw, exp)
-	default:
-		err = m.Store.Save(sv.ctx, s.key, s.raw, exp)
-	}
-	if err != nil {
-		return fmt.Errorf("sessionstore: refresh expiry: %w", err)
-	}
-	s.expiry = exp
-	return nil
-}
-
-// expiry returns when the session expires if saved now:
+// expiryOf returns when a session of state st expires if saved at now:
 // min(created + Lifetime, now + IdleTimeout).
-func (sv *saving) expiry() time.Time { return sv.m.expiryOf(&sv.s.state, sv.now) }
-
-// expiryOf returns when a session of state st expires if saved at now.
 func (m *Manager) expiryOf(st *state, now time.Time) time.Time {
 	exp := st.created.Add(m.lifetime())
 	if m.IdleTimeout > 0 {
@@ -647,29 +387,6 @@ func (s *Session) loadedPermanent() bool {
 		}
 	}
 	return p
-}
-
-// loadRecord loads the record under key for decoding, without a copy of
-// its data when the store is a [Sharer] and the codec copies what it
-// decodes: the Manager never modifies loaded bytes, and then keeps none of
-// them in the values it hands out.
-func (m *Manager) loadRecord(ctx context.Context, key string) (Record, bool, error) {
-	if sh, ok := SharerOf(m.Store); ok && decodesByCopy(m.codec()) {
-		return sh.LoadShared(ctx, key)
-	}
-	return m.Store.Load(ctx, key)
-}
-
-// decodesByCopy reports whether c is one of the codecs of package codec,
-// whose decoded values never share memory with the input. A codec of
-// another package might hand out a []byte aliasing the input, which a
-// handler could then modify: it gets a copy.
-func decodesByCopy(c codec.Codec) bool {
-	switch c.(type) {
-	case codec.MsgPack, codec.JSON, codec.Gob:
-		return true
-	}
-	return false
 }
 
 // recordCap is the capacity of a fresh buffer for encoding a record that

@@ -196,7 +196,10 @@ func (s *Session) dropChanges() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ops = clearOps(s.ops)
-	s.renew, s.destroyed, s.stale = false, false, false
+	s.pending = keep
+	if s.phase == undecodable {
+		s.phase = unsaved
+	}
 }
 
 // isDirty is dirty with the lock taken.

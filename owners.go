@@ -3,9 +3,7 @@ package sessionstore
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -17,24 +15,17 @@ import (
 // Sessions of a user.
 //
 // A session bound to an owner ([Session.LogIn]) holds the owner in its own
-// record, and the owner has an index record in the same Store, under a key
-// that no session key can take ("o." and the base64url SHA-256 of the owner;
-// session keys are 43 base64url characters without a dot). The index lists
-// the owner's sessions: a handle, the session's store key, when it was
-// created, the latest it can expire and the metadata recorded at login. It
-// is written only at login, at a renewal of an owned session, at logout and
-// by the revoke calls, with compare-and-swap where the store has it; an
+// record, and the owner has an index record in the same Store (see
+// record.go) listing the owner's sessions: a handle, the session's store
+// key, when it was created, the latest it can expire and the metadata
+// recorded at login. It is written at login, at a renewal of an owned
+// session, at logout and by the revoke calls, through the save core's swap
+// and retry (commit.go), which also state the order that keeps it true; an
 // ordinary request never reads or writes it. Listing loads each session the
-// index names, so a session that ended (logout, revoke, expiry) is never
-// listed even before its entry is pruned.
-//
-//	byte     indexFormat (3)
-//	rest     JSON: [{"h": handle, "k": store key, "c": created, "x": latest expiry, "m": metadata}]
+// index names, so a session that ended is never listed even before its
+// entry is pruned.
 
 const (
-	indexFormat = 3
-	// ownerKeyPrefix starts the store key of an owner's index.
-	ownerKeyPrefix = "o."
 	// DefaultMaxOwnerSessions is the default of Manager.MaxOwnerSessions.
 	DefaultMaxOwnerSessions = 100
 	// handleBytes is the randomness of a handle.
@@ -71,15 +62,6 @@ type OwnedSession struct {
 	Meta map[string]string
 }
 
-// indexEntry is one session in an owner's index.
-type indexEntry struct {
-	Handle  string            `json:"h"`
-	Key     string            `json:"k"`
-	Created int64             `json:"c"` // Unix nanoseconds
-	Latest  int64             `json:"x"` // the latest it can expire: created + Lifetime
-	Meta    map[string]string `json:"m,omitempty"`
-}
-
 // login is what Session.LogIn recorded for the save to add to the index.
 type login struct {
 	owner string
@@ -105,7 +87,9 @@ func (s *Session) LogIn(owner string, meta map[string]string) {
 	defer s.mu.Unlock()
 	s.record(op{kind: opOwner, key: owner})
 	s.login = &login{owner: owner, meta: maps.Clone(meta)}
-	s.renew = true
+	if s.pending != destroy {
+		s.pending = renewID
+	}
 }
 
 // Owner returns the owner the session is bound to, or "".
@@ -115,217 +99,163 @@ func (s *Session) Owner() string {
 	return s.owner
 }
 
-// ownerKey returns the store key of owner's index.
-func ownerKey(owner string) string {
-	sum := sha256.Sum256([]byte(owner))
-	return ownerKeyPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
-}
+// errUnlisted stops an index change that needs an entry no longer there.
+var errUnlisted = errors.New("sessionstore: not in the owner's index")
 
-// isIndex reports whether stored bytes are an owner's index.
-func isIndex(data []byte) bool { return len(data) > 0 && data[0] == indexFormat }
-
-// ownerIndex is an owner's index as loaded, with the version it was loaded at.
-type ownerIndex struct {
-	key     string
-	entries []indexEntry
-	version uint64
-	found   bool
-}
-
-// loadIndex loads the index of owner.
-func (m *Manager) loadIndex(ctx context.Context, owner string) (*ownerIndex, error) {
-	ix := &ownerIndex{key: ownerKey(owner)}
-	rec, found, err := m.Store.Load(ctx, ix.key)
-	if err != nil {
-		return nil, fmt.Errorf("sessionstore: load owner index: %w", err)
-	}
-	if !found || !isIndex(rec.Data) {
-		return ix, nil
-	}
-	if err := json.Unmarshal(rec.Data[1:], &ix.entries); err != nil {
-		m.logger().WarnContext(ctx, "sessionstore: an owner's index does not decode; starting it afresh", "error", err)
-		ix.entries = nil
-	}
-	ix.version, ix.found = rec.Version, true
-	return ix, nil
-}
-
-// updateIndex applies change to owner's index and writes it back, over the
-// version loaded when the store has compare-and-swap, retrying with the
-// latest index until the context ends. change may run more than once.
-// Entries past their latest expiry are pruned on every write.
-func (m *Manager) updateIndex(ctx context.Context, owner string, change func(ix *ownerIndex) error) error {
+// updateIndex applies change to owner's index and swaps it in over the
+// version loaded, loading again and re-deciding after a lost swap; change
+// may run more than once and leaves the index unwritten by failing. A
+// record under the index key that is not an index of this format is
+// replaced, with a warning: swapped over the version actually loaded, so
+// it takes one round trip. Entries past their latest expiry are pruned on
+// every write.
+func (m *Manager) updateIndex(ctx context.Context, owner string, change func(entries []indexEntry) ([]indexEntry, error)) error {
 	// Updates of one index in this process take turns, so that concurrent
 	// logins of one user do not fight each other through the database.
-	unlock := m.ownerLocks.lock(ownerKey(owner))
+	key := ownerKey(owner)
+	unlock := m.ownerLocks.lock(key)
 	defer unlock()
-	sw, versioned := m.Store.(Swapper)
-	for attempt := 0; ; attempt++ {
-		if attempt > 1 {
-			if err := sleepBackoff(ctx, attempt); err != nil {
-				return fmt.Errorf("sessionstore: owner index: %w: %w", ErrConflict, err)
-			}
-		}
-		ix, err := m.loadIndex(ctx, owner)
+	return retry(ctx, func(int) (bool, error) {
+		entries, rec, err := m.loadIndex(ctx, owner)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if err := change(ix); err != nil {
-			return err
+		had := len(entries)
+		if entries, err = change(entries); err != nil {
+			return false, err
 		}
 		now := m.clock()
-		ix.entries = slices.DeleteFunc(ix.entries, func(e indexEntry) bool { return !time.Unix(0, e.Latest).After(now) })
-		data, exp := encodeIndex(ix.entries, now)
-		if !versioned {
-			if err := m.Store.Save(ctx, ix.key, data, exp); err != nil {
-				return fmt.Errorf("sessionstore: save owner index: %w", err)
-			}
-			return nil
+		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return !time.Unix(0, e.Latest).After(now) })
+		data, exp := encodeIndex(entries)
+		if data == nil && had == 0 && rec.Data == nil {
+			return true, nil // no index, and none needed
 		}
-		version := ix.version
-		if !ix.found {
-			version = 0
-		}
-		ok, err := sw.CompareAndSwap(ctx, ix.key, version, data, exp)
+		ok, err := m.swap(ctx, key, rec.Version, data, exp)
 		if err != nil {
-			return fmt.Errorf("sessionstore: save owner index: %w", err)
+			return false, fmt.Errorf("sessionstore: save owner index: %w", err)
 		}
-		if ok {
-			return nil
-		}
-	}
+		return ok, nil
+	})
 }
 
-// keyedLocks is a mutex per key, held only while in use.
-type keyedLocks struct {
-	mu    sync.Mutex
-	byKey map[string]*keyedLock
+// loadIndex loads the entries of owner's index, with the record they came
+// from (Data nil when there is none). A record that is not an index of this
+// format gives no entries and is logged.
+func (m *Manager) loadIndex(ctx context.Context, owner string) ([]indexEntry, Record, error) {
+	rec, found, err := m.Store.Load(ctx, ownerKey(owner))
+	if err != nil {
+		return nil, rec, fmt.Errorf("sessionstore: load owner index: %w", err)
+	}
+	if !found {
+		return nil, Record{}, nil
+	}
+	if rec.Data == nil {
+		rec.Data = []byte{}
+	}
+	entries, err := decodeIndex(rec.Data)
+	if err != nil {
+		m.logger().WarnContext(ctx, "sessionstore: an owner's index is not of this format; replacing it", "error", err)
+	}
+	return entries, rec, nil
 }
 
-type keyedLock struct {
-	sync.Mutex
-	users int
-}
-
-// lock locks key and returns its unlock.
-func (k *keyedLocks) lock(key string) func() {
-	k.mu.Lock()
-	if k.byKey == nil {
-		k.byKey = make(map[string]*keyedLock)
-	}
-	l := k.byKey[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.byKey[key] = l
-	}
-	l.users++
-	k.mu.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
-		k.mu.Lock()
-		if l.users--; l.users == 0 {
-			delete(k.byKey, key)
-		}
-		k.mu.Unlock()
-	}
-}
-
-// encodeIndex returns the stored form of entries and its expiry: the latest
-// expiry of an entry, or now (gone) when there is none.
-func encodeIndex(entries []indexEntry, now time.Time) ([]byte, time.Time) {
-	if len(entries) == 0 {
-		return nil, now.Add(-time.Hour)
-	}
-	latest := int64(0)
-	for _, e := range entries {
-		latest = max(latest, e.Latest)
-	}
-	body, _ := json.Marshal(entries) // strings and numbers only: cannot fail
-	return append([]byte{indexFormat}, body...), time.Unix(0, latest)
-}
-
-// addToIndex lists the session just saved under key as owner's, with the
-// metadata of its login. At the cap (MaxOwnerSessions), entries of sessions
-// that ended are dropped first, then the oldest session is revoked.
-func (m *Manager) addToIndex(ctx context.Context, owner, key string, st *state, meta map[string]string) error {
-	entry := indexEntry{
+// entry returns a new index entry for the session of state st under key.
+func (m *Manager) entry(key string, st *state, meta map[string]string) indexEntry {
+	return indexEntry{
 		Handle: newHandle(), Key: key, Created: st.created.UnixNano(),
 		Latest: st.created.Add(m.lifetime()).UnixNano(), Meta: meta,
 	}
-	var evicted []string
-	err := m.updateIndex(ctx, owner, func(ix *ownerIndex) error {
+}
+
+// list puts e in owner's index: in place of the entry of a key in from (a
+// renewal: the entry keeps its handle, and its metadata unless e has some),
+// else as a new entry, unless require says the session must already be
+// listed. It reports whether e is listed. A new entry over the cap
+// (MaxOwnerSessions) first drops entries of sessions that ended, then ends
+// the oldest session.
+func (m *Manager) list(ctx context.Context, owner string, from []string, e indexEntry, require bool) (bool, error) {
+	var evicted []indexEntry
+	err := m.updateIndex(ctx, owner, func(entries []indexEntry) ([]indexEntry, error) {
 		evicted = evicted[:0]
-		ix.entries = slices.DeleteFunc(ix.entries, func(e indexEntry) bool { return e.Key == key })
-		if len(ix.entries) >= m.maxOwnerSessions() {
-			ix.entries = m.liveEntries(ctx, owner, ix.entries)
+		if i := slices.IndexFunc(entries, func(x indexEntry) bool { return x.Key == e.Key || slices.Contains(from, x.Key) }); i >= 0 {
+			entries[i].Key = e.Key
+			if e.Meta != nil {
+				entries[i].Meta = e.Meta
+			}
+			return entries, nil
 		}
-		for len(ix.entries) >= m.maxOwnerSessions() {
+		if require {
+			return nil, errUnlisted
+		}
+		if len(entries) >= m.maxOwnerSessions() {
+			entries = slices.DeleteFunc(entries, func(x indexEntry) bool {
+				_, ok, err := m.ownedSession(ctx, owner, x.Key)
+				return err == nil && !ok
+			})
+		}
+		for len(entries) >= m.maxOwnerSessions() {
 			oldest := 0
-			for i, e := range ix.entries {
-				if e.Created < ix.entries[oldest].Created {
+			for i, x := range entries {
+				if x.Created < entries[oldest].Created {
 					oldest = i
 				}
 			}
-			evicted = append(evicted, ix.entries[oldest].Key)
-			ix.entries = slices.Delete(ix.entries, oldest, oldest+1)
+			evicted = append(evicted, entries[oldest])
+			entries = slices.Delete(entries, oldest, oldest+1)
 		}
-		ix.entries = append(ix.entries, entry)
-		return nil
+		return append(entries, e), nil
 	})
+	if errors.Is(err, errUnlisted) {
+		return false, nil
+	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	for _, k := range evicted {
-		if err := m.Store.Delete(ctx, k); err != nil {
-			return fmt.Errorf("sessionstore: revoke the oldest session of an owner at the cap: %w", err)
+	if _, err := m.end(ctx, owner, evicted); err != nil {
+		return true, fmt.Errorf("sessionstore: revoke the oldest session of an owner at the cap: %w", err)
+	}
+	return true, nil
+}
+
+// unlist drops the entries of keys from owner's index.
+func (m *Manager) unlist(ctx context.Context, owner string, keys []string) error {
+	return m.updateIndex(ctx, owner, func(entries []indexEntry) ([]indexEntry, error) {
+		return slices.DeleteFunc(entries, func(e indexEntry) bool { return slices.Contains(keys, e.Key) }), nil
+	})
+}
+
+// end deletes the sessions of entries, just taken off owner's index (the
+// commit point of a revoke), and returns how many of them were live.
+func (m *Manager) end(ctx context.Context, owner string, entries []indexEntry) (int, error) {
+	n := 0
+	for _, e := range entries {
+		rec, live, err := m.ownedSession(ctx, owner, e.Key)
+		if err != nil {
+			return n, err
+		}
+		// A forward: a renewal under way, which finds its entry gone and
+		// deletes its new record.
+		live = live || Inspect(rec).Kind == KindForward
+		if err := m.Store.Delete(ctx, e.Key); err != nil {
+			return n, err
+		}
+		if live {
+			n++
+			m.observe(ctx, EventRevoked)
 		}
 	}
-	return nil
+	return n, nil
 }
 
-// liveEntries returns the entries whose session is still stored and owned
-// by owner. An entry whose session cannot be loaded is kept.
-func (m *Manager) liveEntries(ctx context.Context, owner string, entries []indexEntry) []indexEntry {
-	return slices.DeleteFunc(entries, func(e indexEntry) bool {
-		_, ok, err := m.ownedSession(ctx, owner, e)
-		return err == nil && !ok
-	})
-}
-
-// moveInIndex follows a renewal of an owned session: its entry names the
-// new key.
-func (m *Manager) moveInIndex(ctx context.Context, owner, from, to string) error {
-	return m.updateIndex(ctx, owner, func(ix *ownerIndex) error {
-		for i := range ix.entries {
-			if ix.entries[i].Key == from {
-				ix.entries[i].Key = to
-			}
-		}
-		return nil
-	})
-}
-
-// removeFromIndex drops the entries of the given keys from owner's index.
-func (m *Manager) removeFromIndex(ctx context.Context, owner string, keys ...string) error {
-	return m.updateIndex(ctx, owner, func(ix *ownerIndex) error {
-		ix.entries = slices.DeleteFunc(ix.entries, func(e indexEntry) bool { return slices.Contains(keys, e.Key) })
-		return nil
-	})
-}
-
-// ownedSession loads the session of entry e and reports whether it is live
-// and still owned by owner.
-func (m *Manager) ownedSession(ctx context.Context, owner string, e indexEntry) (Record, bool, error) {
-	rec, found, err := m.Store.Load(ctx, e.Key)
+// ownedSession loads the record under key and reports whether it is a
+// live session of owner.
+func (m *Manager) ownedSession(ctx context.Context, owner, key string) (Record, bool, error) {
+	rec, found, err := m.Store.Load(ctx, key)
 	if err != nil || !found {
 		return rec, false, err
 	}
-	st, err := decodeState(rec.Data, m.codec())
-	if err != nil || st.owner != owner {
-		return rec, false, nil
-	}
-	return rec, true, nil
+	info := Inspect(rec)
+	return rec, info.Kind == KindSession && info.Owner == owner, nil
 }
 
 // SessionsOf lists the live sessions of owner, oldest first. When ctx is a
@@ -336,14 +266,14 @@ func (m *Manager) SessionsOf(ctx context.Context, owner string) ([]OwnedSession,
 	if owner == "" {
 		return nil, fmt.Errorf("sessionstore: sessions of: %w", ErrNoOwner)
 	}
-	ix, err := m.loadIndex(ctx, owner)
+	entries, _, err := m.loadIndex(ctx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("sessionstore: sessions of: %w", err)
 	}
 	current := m.currentKey(ctx)
 	var out []OwnedSession
-	for _, e := range ix.entries {
-		rec, ok, err := m.ownedSession(ctx, owner, e)
+	for _, e := range entries {
+		rec, ok, err := m.ownedSession(ctx, owner, e.Key)
 		if err != nil {
 			return nil, fmt.Errorf("sessionstore: sessions of: load: %w", err)
 		}
@@ -379,28 +309,17 @@ func (m *Manager) currentKey(ctx context.Context) string {
 }
 
 // RevokeSession ends the session of owner that handle names (see
-// [OwnedSession]): its record is deleted, so its next request starts a
-// fresh, empty session and requests of it under way store nothing (see
-// [Session.Dropped]). It fails with an error wrapping ErrUnknownHandle when
-// owner has no such session.
+// [OwnedSession]): it is taken off the owner's list, then its record is
+// deleted, so its next request starts a fresh, empty session and requests
+// of it under way store nothing (see [Session.Dropped]). It fails with an
+// error wrapping ErrUnknownHandle when owner has no live session with that
+// handle.
 func (m *Manager) RevokeSession(ctx context.Context, owner, handle string) error {
-	if owner == "" {
-		return fmt.Errorf("sessionstore: revoke session: %w", ErrNoOwner)
+	n, err := m.revoke(ctx, owner, func(e indexEntry) bool { return e.Handle == handle })
+	if err == nil && n == 0 {
+		err = ErrUnknownHandle
 	}
-	ix, err := m.loadIndex(ctx, owner)
 	if err != nil {
-		return fmt.Errorf("sessionstore: revoke session: %w", err)
-	}
-	i := slices.IndexFunc(ix.entries, func(e indexEntry) bool { return e.Handle == handle })
-	if i < 0 {
-		return fmt.Errorf("sessionstore: revoke session: %w", ErrUnknownHandle)
-	}
-	key := ix.entries[i].Key
-	if err := m.Store.Delete(ctx, key); err != nil {
-		return fmt.Errorf("sessionstore: revoke session: %w", err)
-	}
-	m.observe(ctx, EventRevoked)
-	if err := m.removeFromIndex(ctx, owner, key); err != nil {
 		return fmt.Errorf("sessionstore: revoke session: %w", err)
 	}
 	return nil
@@ -408,40 +327,116 @@ func (m *Manager) RevokeSession(ctx context.Context, owner, handle string) error
 
 // RevokeAll ends every session of owner ("sign out everywhere"), or, with
 // exceptCurrent, every one but the session of the request whose context is
-// ctx ("sign out everywhere else"). It returns how many it ended. A login of
-// owner concurrent with it either is ended by it or, when it completes
-// after, stays listed: a live session is never missing from the list.
+// ctx ("sign out everywhere else"), and returns how many live sessions it
+// ended. The sessions are taken off the owner's list in one swap, then
+// deleted; a login or renewal of owner concurrent with it either is ended
+// by it or, when it completes after, stays listed: a live session is never
+// missing from the list.
 func (m *Manager) RevokeAll(ctx context.Context, owner string, exceptCurrent bool) (int, error) {
-	if owner == "" {
-		return 0, fmt.Errorf("sessionstore: revoke all: %w", ErrNoOwner)
-	}
-	ix, err := m.loadIndex(ctx, owner)
-	if err != nil {
-		return 0, fmt.Errorf("sessionstore: revoke all: %w", err)
-	}
 	keep := ""
 	if exceptCurrent {
 		keep = m.currentKey(ctx)
 	}
-	var keys []string
-	for _, e := range ix.entries {
-		if e.Key != keep {
-			keys = append(keys, e.Key)
+	n, err := m.revoke(ctx, owner, func(e indexEntry) bool { return e.Key != keep })
+	if err != nil {
+		return n, fmt.Errorf("sessionstore: revoke all: %w", err)
+	}
+	return n, nil
+}
+
+// revoke takes the entries that match off owner's index, then deletes
+// their sessions, and returns how many were live.
+func (m *Manager) revoke(ctx context.Context, owner string, match func(indexEntry) bool) (int, error) {
+	if owner == "" {
+		return 0, ErrNoOwner
+	}
+	var taken []indexEntry
+	err := m.updateIndex(ctx, owner, func(entries []indexEntry) ([]indexEntry, error) {
+		taken = taken[:0]
+		return slices.DeleteFunc(entries, func(e indexEntry) bool {
+			if match(e) {
+				taken = append(taken, e)
+				return true
+			}
+			return false
+		}), nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return m.end(ctx, owner, taken)
+}
+
+// Revoke ends the stored session with the given store key, as
+// [Session.Key] and [Manager.Iterate] report it: the key is used as is,
+// never hashed again. When the key was renewed meanwhile, the renewed
+// session is ended. A session bound to an owner is also taken off the
+// owner's list, first.
+func (m *Manager) Revoke(ctx context.Context, key string) error {
+	chain := []string{key}
+	err := retry(ctx, func(int) (bool, error) {
+		rec, found, err := m.Store.Load(ctx, key)
+		info := Inspect(rec)
+		for ; err == nil && found && info.Kind == KindForward && len(chain) <= maxForwards; info = Inspect(rec) {
+			key = info.To
+			chain = append(chain, key)
+			rec, found, err = m.Store.Load(ctx, key)
 		}
-	}
-	// Sessions first, then their entries: a crash between the two leaves
-	// entries of ended sessions, which are never listed, rather than live
-	// sessions missing from the list.
-	for _, k := range keys {
-		if err := m.Store.Delete(ctx, k); err != nil {
-			return 0, fmt.Errorf("sessionstore: revoke all: %w", err)
+		if err != nil || !found {
+			return true, err
 		}
-		m.observe(ctx, EventRevoked)
+		if info.Owner != "" {
+			if err := m.unlist(ctx, info.Owner, chain); err != nil {
+				return false, err
+			}
+		}
+		// Only over the version loaded: a renewal or a logout in between
+		// is seen on the next try.
+		ok, err := m.swap(ctx, key, rec.Version, nil, gone)
+		if ok && info.Kind == KindSession {
+			m.observe(ctx, EventRevoked)
+		}
+		return ok, err
+	})
+	if err != nil {
+		return fmt.Errorf("sessionstore: revoke: %w", err)
 	}
-	if err := m.removeFromIndex(ctx, owner, keys...); err != nil {
-		return 0, fmt.Errorf("sessionstore: revoke all: %w", err)
+	return nil
+}
+
+// keyedLocks is a mutex per key, held only while in use.
+type keyedLocks struct {
+	mu    sync.Mutex
+	byKey map[string]*keyedLock
+}
+
+type keyedLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks key and returns its unlock.
+func (k *keyedLocks) lock(key string) func() {
+	k.mu.Lock()
+	if k.byKey == nil {
+		k.byKey = make(map[string]*keyedLock)
 	}
-	return len(keys), nil
+	l := k.byKey[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.byKey[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.byKey, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // newHandle returns a random handle.

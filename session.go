@@ -30,8 +30,10 @@ import (
 //     change; for the same key the one that saves last wins.
 //   - Login merges: a request that opened the session before a concurrent
 //     RenewID saves its changes into the renewed session and sets no cookie
-//     of its own, for up to a minute after the renewal. A request that
-//     arrives with the old id after the renewal gets a new, empty session.
+//     of its own, for up to a minute after the renewal. Login wins for late
+//     requests too: a request that arrives with the old id within that
+//     minute sees an empty session, stores nothing, sets no cookie and
+//     reports Dropped, so a page racing its own login stays logged in.
 //   - Logout wins: a request that opened the session before a concurrent
 //     Destroy, [Manager.Revoke] or expiry drops its changes, stores nothing
 //     and sets no cookie; [Session.Dropped] reports it.
@@ -43,31 +45,25 @@ type Session struct {
 
 	id      string    // the id the cookie carries; "" until the session is stored
 	key     string    // store key of the record loaded or saved under id
-	stored  bool      // a record is (as far as we know) stored under key
 	version uint64    // Record.Version of that record
 	expiry  time.Time // Record.Expiry of that record
 	raw     []byte    // the stored bytes, re-saved to refresh an idle session without Touch
-	stale   bool      // the cookie named a record that did not decode: delete it at save
 
-	isNew       bool   // no stored session was found for this request
-	permDefault bool   // Manager.Permanent: the flag of a session started afresh
-	modified    bool   // changed during this request
-	accessed    bool   // a method was called: the response depends on the cookie
-	renew       bool   // RenewID was called since the last save
-	destroyed   bool   // Destroy was called since the last save
-	dropCookie  bool   // the client holds a cookie for a deleted session: expire it
-	merged      bool   // merged into a session another request renewed: the client holds another id
-	dropped     bool   // the session ended under this request: its changes were dropped
-	login       *login // LogIn's binding, for the save to add to the owner's index
-	endOwner    string // the owner of a session Destroy ended, for the save to unlist
-	endedKey    string // the key a versioned destroy deleted (a renewal may have moved it)
-	opsBuf      [2]op  // first ops without an allocation
+	phase   phase   // where the session stands in the store (see commit.go)
+	pending pending // what the next save must do besides writing ops
+	login   *login  // LogIn's binding, for the save to list in the owner's index
+
+	isNew       bool // no stored session was found for this request
+	permDefault bool // Manager.Permanent: the flag of a session started afresh
+	modified    bool // changed during this request
+	accessed    bool // a method was called: the response depends on the cookie
+	opsBuf      [2]op
 
 	// What a save needs in memory, kept here so that a save allocates none
 	// of it (see commit.go): the save itself, its place in its session's
 	// commit queue, and a queue for when no other save of the session is
 	// under way.
-	sv      saving
+	sv      commit
 	qs      queuedSave
 	cq      commitQueue
 	varyBuf [1]string // the Vary header's value, when the response has none
@@ -266,14 +262,10 @@ func (s *Session) Clear() {
 func (s *Session) Destroy() {
 	s.lock()
 	defer s.mu.Unlock()
-	s.destroyed = true
-	if s.owner != "" && s.stored {
-		s.endOwner = s.owner
-	}
+	s.pending = destroy
 	s.login = nil
 	s.state = state{permanent: s.permDefault}
 	s.ops = clearOps(s.ops)
-	s.renew = false
 	s.modified = true
 }
 
@@ -284,7 +276,9 @@ func (s *Session) Destroy() {
 func (s *Session) RenewID() {
 	s.lock()
 	defer s.mu.Unlock()
-	s.renew = true
+	if s.pending != destroy {
+		s.pending = renewID
+	}
 	s.modified = true
 }
 
@@ -372,18 +366,20 @@ func (s *Session) Expiry() time.Time {
 
 // Dropped reports whether a save of this request found the session ended
 // by another request — destroyed (a logout), revoked, or expired — since
-// this request opened it, and therefore dropped this request's changes:
-// nothing was stored, no cookie was set, and changes made afterwards are
-// dropped too. Logout wins over the requests that were under way. Check it
+// this request opened it, or the request arrived bearing an id renewed
+// moments ago (a late request of a page racing its own login), and
+// therefore drops this request's changes: nothing is stored, no cookie is
+// set, and changes made afterwards are dropped too. A late request sees it
+// from the start. Logout wins over the requests that were under way. Check it
 // after the session was saved (with [Manager.Handler], once the response
 // header was written). The Manager logs each drop at level Debug.
 func (s *Session) Dropped() bool {
 	s.lock()
 	defer s.mu.Unlock()
-	return s.dropped
+	return s.phase == ended
 }
 
 // dirty reports whether a save has anything to write. The caller holds s.mu.
 func (s *Session) dirty() bool {
-	return len(s.ops) > 0 || s.renew || s.destroyed || s.stale
+	return len(s.ops) > 0 || s.pending != keep || s.phase == undecodable
 }

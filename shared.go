@@ -65,12 +65,3 @@ func SharerOf(st Store) (Sharer, bool) {
 	}
 	return sh, true
 }
-
-// swapSharerOf is SharerOf for a SwapSharer.
-func swapSharerOf(st Store) (SwapSharer, bool) {
-	if _, ok := SharerOf(st); !ok {
-		return nil, false
-	}
-	ss, ok := st.(SwapSharer)
-	return ss, ok
-}
