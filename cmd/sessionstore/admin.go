@@ -17,21 +17,9 @@ import (
 // defaultTimeout bounds count, list and revoke.
 const defaultTimeout = 30 * time.Second
 
-// headerCodec decodes no values: the commands read what the Manager keeps
-// in a session's header (owner, creation), whatever codec the application
-// uses and whatever types it registered.
-type headerCodec struct{}
-
-func (headerCodec) Encode(map[string]any) ([]byte, error) {
-	return nil, errors.New("sessionstore command: writes no session values")
-}
-
-func (headerCodec) Decode([]byte) (map[string]any, error) { return map[string]any{}, nil }
-
 // manager returns a Manager over st for the commands that read sessions.
 func manager(st sessionstore.Store) *sessionstore.Manager {
 	m := sessionstore.New(st)
-	m.Codec = headerCodec{}
 	m.Logger = slog.New(slog.DiscardHandler)
 	return m
 }
@@ -75,10 +63,16 @@ memcached can do neither.`)
 	defer closeStore(st)
 	var n int
 	if *sessions {
-		if _, err := iterator(st, "count sessions"); err != nil {
-			return err
+		it, ierr := iterator(st, "count sessions")
+		if ierr != nil {
+			return ierr
 		}
-		err = manager(st.Store).Iterate(ctx, func(sessionstore.StoredSession) bool { n++; return true })
+		err = walk(ctx, it, func(r row) bool {
+			if r.Session {
+				n++
+			}
+			return true
+		})
 	} else {
 		if _, ok := st.Store.(sessionstore.Counter); !ok {
 			if _, err := iterator(st, "count"); err != nil {
@@ -104,34 +98,17 @@ type row struct {
 	Created time.Time `json:"created,omitzero"`
 }
 
-// walk calls fn for each live record of st with what the Manager decodes of
-// it, in one pass: the Manager walks a store whose Iterate is st's, seen
-// record by record, so each record is read once.
-func walk(ctx context.Context, st sessionstore.Store, it sessionstore.Iterator, fn func(row) bool) error {
-	var cur row
-	spy := &spyIterator{Store: st, iterate: func(ctx context.Context, decoded func(string, sessionstore.Record) bool) error {
-		return it.Iterate(ctx, func(key string, rec sessionstore.Record) bool {
-			cur = row{Key: key, Expiry: rec.Expiry, Size: len(rec.Data)}
-			if !decoded(key, rec) {
-				return false
-			}
-			return fn(cur)
+// walk calls fn for each live record of it with what sessionstore.Inspect
+// tells of it: whatever codec the application uses, a session's owner and
+// creation time are in its header.
+func walk(ctx context.Context, it sessionstore.Iterator, fn func(row) bool) error {
+	return it.Iterate(ctx, func(key string, rec sessionstore.Record) bool {
+		info := sessionstore.Inspect(rec)
+		return fn(row{
+			Key: key, Expiry: rec.Expiry, Size: len(rec.Data),
+			Session: info.Kind == sessionstore.KindSession, Owner: info.Owner, Created: info.Created,
 		})
-	}}
-	return manager(spy).Iterate(ctx, func(s sessionstore.StoredSession) bool {
-		cur.Session, cur.Owner, cur.Created = true, s.Owner, s.Created
-		return true
 	})
-}
-
-// spyIterator is a Store whose Iterate is a function.
-type spyIterator struct {
-	sessionstore.Store
-	iterate func(ctx context.Context, fn func(string, sessionstore.Record) bool) error
-}
-
-func (s *spyIterator) Iterate(ctx context.Context, fn func(string, sessionstore.Record) bool) error {
-	return s.iterate(ctx, fn)
 }
 
 func runList(e *env, args []string) error {
@@ -169,7 +146,7 @@ owner's index. memcached cannot list its keys: use -owner there.`)
 		fmt.Fprintln(tw, "KEY\tEXPIRES (UTC)\tSIZE\tKIND\tOWNER")
 	}
 	var n, sessions int
-	err = walk(ctx, st.Store, it, func(r row) bool {
+	err = walk(ctx, it, func(r row) bool {
 		n++
 		kind := "other"
 		if r.Session {
