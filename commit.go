@@ -529,8 +529,23 @@ func (b *batch) try(fresh bool) (ok bool, err error) {
 		b.out = emptied
 		return m.swap(b.ctx, b.key, b.base.Version, nil, gone)
 	}
-	// A fresh buffer: it becomes the session's raw record.
-	if b.data, err = encodeState(make([]byte, 0, recordCap(len(b.base.Data))), m.codec(), &st); err != nil {
+	var buf []byte
+	if fresh {
+		// Only the store sees these bytes (it keeps a copy), and the
+		// session's state is already what they hold: a pooled buffer, and
+		// the session keeps no raw record (its next save loads first).
+		bp := bufPool.Get().(*[]byte)
+		defer func() {
+			if *bp, b.data = b.data[:0], nil; cap(*bp) <= maxPooledBuf {
+				bufPool.Put(bp)
+			}
+		}()
+		buf = (*bp)[:0]
+	} else {
+		// A fresh buffer: it becomes the session's raw record.
+		buf = make([]byte, 0, recordCap(len(b.base.Data)))
+	}
+	if b.data, err = encodeState(buf, m.codec(), &st); err != nil {
 		return false, fmt.Errorf("sessionstore: save: %w", err)
 	}
 	b.exp = m.expiryOf(&st, b.now)
