@@ -192,9 +192,8 @@ func (s *Session) forget() {
 // empty, and lists it when it logs in.
 func (c *commit) create() error {
 	s, m := c.s, c.m
-	s.pending = keep
 	if s.empty() {
-		s.login = nil
+		s.pending, s.login = keep, nil
 		return nil
 	}
 	if c.late {
@@ -211,14 +210,13 @@ func (c *commit) create() error {
 		return fmt.Errorf("sessionstore: save: %w", err)
 	}
 	if lg := s.login; lg != nil {
-		s.login = nil
 		if _, err := m.list(c.ctx, lg.owner, nil, m.entry(key, &s.state, lg.meta), false); err != nil {
 			m.deleteAfter(c.ctx, key, "a login failed and its session could not be deleted")
 			return fmt.Errorf("sessionstore: save: log in: %w", err)
 		}
 	}
 	s.id, s.key, s.phase, s.version, s.expiry = id, key, stored, 0, exp
-	c.cookie = cookieSet
+	s.pending, s.login, c.cookie = keep, nil, cookieSet
 	m.observe(c.ctx, EventCreated)
 	return nil
 }
@@ -228,7 +226,7 @@ func (c *commit) create() error {
 func (c *commit) refresh() error {
 	s, m := c.s, c.m
 	exp := m.expiryOf(&s.state, c.now)
-	if exp.Sub(s.expiry) <= m.IdleTimeout/touchDivisor {
+	if exp.Sub(s.expiry) <= m.IdleTimeout/touchDivisor || s.raw == nil { // nil: saved by this request
 		return nil
 	}
 	var err error
@@ -395,7 +393,7 @@ type batch struct {
 	saves []*queuedSave
 
 	key   string   // where the session is now: its key, or where a renewal forwarded it
-	chain []string // the keys passed to reach key, oldest first, key last
+	chain []string // when forwards were followed: the keys passed to reach key, key last
 	base  Record   // the record under key that the swap goes over
 	found bool
 
@@ -425,7 +423,6 @@ func (b *batch) write(stale bool) error {
 	b.ctx = ctx
 	first := b.saves[0].c.s
 	b.base, b.found = Record{Data: first.raw, Expiry: first.expiry, Version: first.version}, true
-	b.chain = append(b.chain, b.key)
 	stale = stale || first.raw == nil    // a session created by this request: its version is unknown
 	fresh := !stale && len(b.saves) == 1 // the one save's state is base plus its changes
 	err := retry(ctx, func(attempt int) (bool, error) {
@@ -501,8 +498,8 @@ func (b *batch) load() error {
 			b.found = false // a chain of renewals this long is not worth following
 			return nil
 		}
+		b.chain = append(b.keys(), to)
 		b.key = to
-		b.chain = append(b.chain, to)
 	}
 }
 
@@ -607,37 +604,40 @@ func (b *batch) renew() (bool, error) {
 // gone (the session was revoked meanwhile), deletes its new record and
 // drops the batch; a login lists the session; a destroy unlists it.
 func (b *batch) index() error {
-	m := b.m
+	if b.out != destroyed && (b.out != renewed || b.st.owner == "") {
+		return nil
+	}
+	m, was, now := b.m, Inspect(b.base).Owner, b.st.owner
+	if was != "" && was != now {
+		m.unlistLogged(b.ctx, was, b.keys()) // destroyed, or bound to another owner
+	}
+	if b.out == destroyed {
+		return nil
+	}
 	var meta map[string]string // a login's; nil keeps the entry's
 	for _, qs := range b.saves {
 		if lg := qs.c.s.login; lg != nil {
 			meta = lg.meta
 		}
 	}
-	was, st := Inspect(b.base).Owner, &b.st
-	switch b.out {
-	case destroyed:
-		if was != "" {
-			m.unlistLogged(b.ctx, was, b.chain)
-		}
-	case renewed:
-		if st.owner == "" {
-			return nil
-		}
-		if was != "" && was != st.owner {
-			m.unlistLogged(b.ctx, was, b.chain) // bound to another owner now
-		}
-		listed, err := m.list(b.ctx, st.owner, b.chain, m.entry(b.newKey, st, meta), was == st.owner)
-		if err != nil {
-			return fmt.Errorf("sessionstore: save: owner index: %w", err)
-		}
-		if !listed {
-			// Revoked after this batch loaded it: the renewed session must
-			// not outlive the revoke (undoRenewal deletes it).
-			b.out = lost
-		}
+	listed, err := m.list(b.ctx, now, b.keys(), m.entry(b.newKey, &b.st, meta), was == now)
+	if err != nil {
+		return fmt.Errorf("sessionstore: save: owner index: %w", err)
+	}
+	if !listed {
+		// Revoked since this batch loaded it: the renewed session must not
+		// outlive the revoke (undoRenewal deletes it).
+		b.out = lost
 	}
 	return nil
+}
+
+// keys returns the keys the batch passed through, key last.
+func (b *batch) keys() []string {
+	if b.chain == nil {
+		return []string{b.key}
+	}
+	return b.chain
 }
 
 // unlistLogged unlists the keys of a session that ended (or changed owner)
