@@ -222,7 +222,7 @@ func TestManagerOverHTTP(t *testing.T) {
 			if err := inner.Save(context.Background(), key, []byte("not a session"), time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			step(a, "/put?k=fresh", "sessionstore open{sessionstore.undecodable}[Load] sessionstore save{sessionstore.created}[Delete Save]")
+			step(a, "/put?k=fresh", "sessionstore open{sessionstore.undecodable}[Load] sessionstore save{sessionstore.created}[CompareAndSwap Save]")
 
 			rm := tel.collect(t)
 			for event, want := range map[string]int64{
