@@ -320,8 +320,7 @@ func (b *batch) try(fresh bool) (out outcome, data []byte, ok bool, err error) {
 		}
 		return emptied, nil, ok, nil
 	}
-	// A fresh buffer: it becomes the session's raw record, and a SwapSharer
-	// keeps it.
+	// A fresh buffer: it becomes the session's raw record.
 	if data, err = encodeState(make([]byte, 0, recordCap(len(b.base.Data))), b.m.codec(), &st); err != nil {
 		return 0, nil, false, fmt.Errorf("sessionstore: save: %w", err)
 	}
@@ -331,11 +330,7 @@ func (b *batch) try(fresh bool) (out outcome, data []byte, ok bool, err error) {
 		ok, err := b.renew(data, exp)
 		return renewed, data, ok, err
 	}
-	if ss, shared := swapSharerOf(b.m.Store); shared {
-		ok, err = ss.CompareAndSwapShared(b.ctx, b.key, b.base.Version, data, exp)
-	} else {
-		ok, err = b.sw.CompareAndSwap(b.ctx, b.key, b.base.Version, data, exp)
-	}
+	ok, err = b.sw.CompareAndSwap(b.ctx, b.key, b.base.Version, data, exp)
 	if err != nil {
 		return 0, nil, false, fmt.Errorf("sessionstore: save: %w", err)
 	}

@@ -22,7 +22,3 @@ func Queued(m *Manager, key string) int {
 	}
 	return 0
 }
-
-// UsesSharedPath reports whether m loads and saves through the copy-free
-// methods of its store (Sharer).
-func UsesSharedPath(m *Manager) bool { _, ok := SharerOf(m.Store); return ok }

@@ -566,15 +566,7 @@ func (sv *saving) renew() error {
 // saveAs saves the session under key, unconditionally.
 func (sv *saving) saveAs(key string) error {
 	exp := sv.expiry()
-	var err error
-	if sh, ok := SharerOf(sv.m.Store); ok {
-		var data []byte
-		if data, err = encodeState(make([]byte, 0, recordCap(len(sv.s.raw))), sv.m.codec(), &sv.s.state); err == nil {
-			err = sh.SaveShared(sv.ctx, key, data, exp) // data is the store's now
-		}
-	} else {
-		err = sv.m.withRecord(sv.s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) })
-	}
+	err := sv.m.withRecord(sv.s, func(data []byte) error { return sv.m.Store.Save(sv.ctx, key, data, exp) })
 	if err != nil {
 		return fmt.Errorf("sessionstore: save: %w", err)
 	}
@@ -649,27 +641,10 @@ func (s *Session) loadedPermanent() bool {
 	return p
 }
 
-// loadRecord loads the record under key for decoding, without a copy of
-// its data when the store is a [Sharer] and the codec copies what it
-// decodes: the Manager never modifies loaded bytes, and then keeps none of
-// them in the values it hands out.
+// loadRecord loads the record under key. Its Data is the Manager's own
+// copy, which it decodes and never modifies.
 func (m *Manager) loadRecord(ctx context.Context, key string) (Record, bool, error) {
-	if sh, ok := SharerOf(m.Store); ok && decodesByCopy(m.codec()) {
-		return sh.LoadShared(ctx, key)
-	}
 	return m.Store.Load(ctx, key)
-}
-
-// decodesByCopy reports whether c is one of the codecs of package codec,
-// whose decoded values never share memory with the input. A codec of
-// another package might hand out a []byte aliasing the input, which a
-// handler could then modify: it gets a copy.
-func decodesByCopy(c codec.Codec) bool {
-	switch c.(type) {
-	case codec.MsgPack, codec.JSON, codec.Gob:
-		return true
-	}
-	return false
 }
 
 // recordCap is the capacity of a fresh buffer for encoding a record that
