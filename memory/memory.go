@@ -9,10 +9,10 @@
 //
 // It is also the reference implementation, meant to be read: a fixed number
 // of shards, each a map from id to record under its own lock, so calls on
-// different sessions rarely wait for each other. Save copies the data it is
-// given into a new buffer, and a stored buffer is never written again, so
-// Load copies it for the caller after releasing the lock and a Save running
-// beside it never tears what it returns.
+// different sessions rarely wait for each other. A record's data is kept as
+// a string: Save copies the caller's bytes into one, Load copies it back
+// into bytes of the caller's own, and as a string is never modified, Load
+// copies after releasing the lock and a Save beside it never tears it.
 //
 // Expiry is exact: every read compares the expiry with the clock of
 // [Options.Now], so a record is never returned at or after its expiry. A
@@ -130,9 +130,10 @@ type shard struct {
 	_ [32]byte
 }
 
-// entry is one stored record. Its data is never modified once stored.
+// entry is one stored record, in 32 bytes: as many as an entry of scs's
+// memstore, which has no version but keeps data as a slice.
 type entry struct {
-	data    []byte
+	data    string
 	expiry  int64 // Unix nanoseconds (see unixNanos)
 	version uint64
 }
@@ -245,7 +246,7 @@ func (s *Store) write(ctx context.Context, op, id string, cond bool, version uin
 		return false, fmt.Errorf("memory: %s: %w: %d bytes, more than %d", op, sessionstore.ErrTooLarge, len(data), s.maxDataSize)
 	}
 	exp := unixNanos(expiry)
-	stored := append([]byte{}, data...) // outside the lock: a big copy blocks no one
+	stored := string(data) // outside the lock: a big copy blocks no one
 	sh := s.shard(id)
 	for purged := false; ; purged = true {
 		// Save needs no clock: a record it stores already expired is never
@@ -448,7 +449,7 @@ func (s *Store) check(ctx context.Context, op, id string) error {
 // record returns e as a Record whose Data is the caller's copy, never nil:
 // empty data round-trips as empty, not missing.
 func (e entry) record() sessionstore.Record {
-	return sessionstore.Record{Data: append([]byte{}, e.data...), Expiry: time.Unix(0, e.expiry), Version: e.version}
+	return sessionstore.Record{Data: []byte(e.data), Expiry: time.Unix(0, e.expiry), Version: e.version}
 }
 
 func (t *table) nowNanos() int64 { return unixNanos(t.now()) }
