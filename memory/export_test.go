@@ -15,6 +15,18 @@ func (s *Store) Limits() (maxSessions int64, maxDataSize int) {
 	return s.maxSessions, s.maxDataSize
 }
 
+// ShardLens returns the number of records each shard holds.
+func (s *Store) ShardLens() []int {
+	var lens []int
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		lens = append(lens, len(sh.records))
+		sh.mu.Unlock()
+	}
+	return lens
+}
+
 // ShardSize is the size of a shard in bytes, which its padding makes 64
 // (a cache line) so that no two shards share a line.
 const ShardSize = unsafe.Sizeof(shard{})

@@ -263,6 +263,38 @@ func TestCompareAndSwap(t *testing.T) {
 	}
 }
 
+// TestConditionalDeleteAtNow: a winning CompareAndSwap whose expiry is
+// exactly now removes the record, rather than keeping one that no read
+// would return but that still holds memory and a place under MaxSessions.
+func TestConditionalDeleteAtNow(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newStore(t, memory.Options{CleanupInterval: -1, Now: clk.Now})
+	mustSave(t, s, "a", []byte("x"), clk.After(time.Hour))
+	rec, _ := mustLoad(t, s, "a")
+	if ok, err := s.CompareAndSwap(context.Background(), "a", rec.Version, []byte("y"), clk.Now()); !ok || err != nil {
+		t.Fatalf("CompareAndSwap to expire now = %v, %v; want true, nil", ok, err)
+	}
+	if n := s.Held(); n != 0 {
+		t.Errorf("after a conditional delete at now, the store holds %d records; want 0", n)
+	}
+}
+
+// TestShardsSpread: ids spread over every shard, so that calls on
+// different sessions take different locks.
+func TestShardsSpread(t *testing.T) {
+	t.Parallel()
+	s := newStore(t, memory.Options{})
+	for i := range 1000 {
+		mustSave(t, s, fmt.Sprint("id", i), []byte("x"), time.Now().Add(time.Hour))
+	}
+	for i, n := range s.ShardLens() {
+		if n < 1000/len(s.ShardLens())/3 {
+			t.Errorf("shard %d holds %d of 1000 records; want them spread evenly", i, n)
+		}
+	}
+}
+
 func TestMaxDataSize(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
