@@ -337,16 +337,8 @@ func (s *Store) Iterate(ctx context.Context, fn func(id string, rec sessionstore
 	}
 	var batch []item
 	for i := range s.shards {
-		sh := &s.shards[i]
-		now := s.nowNanos()
 		batch = batch[:0]
-		sh.mu.Lock()
-		for id, e := range sh.records {
-			if e.expiry > now {
-				batch = append(batch, item{id, e})
-			}
-		}
-		sh.mu.Unlock()
+		s.shards[i].live(s.nowNanos(), func(id string, e entry) { batch = append(batch, item{id, e}) })
 		for _, it := range batch {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("memory: iterate: %w", err)
@@ -374,17 +366,20 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return 0, fmt.Errorf("memory: count: %w", err)
 		}
-		sh := &s.shards[i]
-		now := s.nowNanos()
-		sh.mu.Lock()
-		for _, e := range sh.records {
-			if e.expiry > now {
-				n++
-			}
-		}
-		sh.mu.Unlock()
+		s.shards[i].live(s.nowNanos(), func(string, entry) { n++ })
 	}
 	return n, nil
+}
+
+// live calls fn with each record of sh live at now, under sh's lock.
+func (sh *shard) live(now int64, fn func(id string, e entry)) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for id, e := range sh.records {
+		if e.expiry > now {
+			fn(id, e)
+		}
+	}
 }
 
 // Close stops the cleanup goroutine and waits for it to return. Calls made
