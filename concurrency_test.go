@@ -111,10 +111,7 @@ func TestMergeOnConflict(t *testing.T) {
 	}
 }
 
-// conflictStore never wins a compare-and-swap. It overrides only the
-// copying CompareAndSwap: the spyStore's SharingStore is not conflictStore,
-// so the Manager must not go around the override through the embedded
-// CompareAndSwapShared (sessionstore.Sharer).
+// conflictStore never wins a compare-and-swap.
 type conflictStore struct{ *spyStore }
 
 func (conflictStore) CompareAndSwap(context.Context, string, uint64, []byte, time.Time) (bool, error) {

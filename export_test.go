@@ -23,9 +23,5 @@ func Queued(m *Manager, key string) int {
 	return 0
 }
 
-// UsesSharedPath reports whether m loads and saves through the copy-free
-// methods of its store (Sharer).
-func UsesSharedPath(m *Manager) bool { _, ok := SharerOf(m.Store); return ok }
-
 // OwnerKey exposes the store key of an owner's index.
 var OwnerKey = ownerKey

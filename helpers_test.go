@@ -88,37 +88,6 @@ func (s *spyStore) CompareAndSwap(ctx context.Context, id string, v uint64, data
 	return s.Store.CompareAndSwap(ctx, id, v, data, exp)
 }
 
-// The spy is a sessionstore.Sharer in its own right, so that the tests
-// that count its calls see the Manager's copy-free path; its shared methods
-// count and fail as the copying ones. A type embedding the spy is not one:
-// the Manager calls its copying methods (see conflictStore).
-
-func (s *spyStore) SharingStore() sessionstore.Store { return s }
-
-func (s *spyStore) LoadShared(ctx context.Context, id string) (sessionstore.Record, bool, error) {
-	s.loads.Add(1)
-	if e := s.failLoad.Load(); e != nil {
-		return sessionstore.Record{}, false, *e
-	}
-	return s.Store.LoadShared(ctx, id)
-}
-
-func (s *spyStore) SaveShared(ctx context.Context, id string, data []byte, exp time.Time) error {
-	s.saves.Add(1)
-	if e := s.failSave.Load(); e != nil {
-		return *e
-	}
-	return s.Store.SaveShared(ctx, id, data, exp)
-}
-
-func (s *spyStore) CompareAndSwapShared(ctx context.Context, id string, v uint64, data []byte, exp time.Time) (bool, error) {
-	s.swaps.Add(1)
-	if e := s.failSave.Load(); e != nil {
-		return false, *e
-	}
-	return s.Store.CompareAndSwapShared(ctx, id, v, data, exp)
-}
-
 // writes counts the calls that write.
 func (s *spyStore) writes() int64 {
 	return s.saves.Load() + s.deletes.Load() + s.touches.Load() + s.swaps.Load()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -262,6 +263,38 @@ func TestCompareAndSwap(t *testing.T) {
 	}
 }
 
+// TestConditionalDeleteAtNow: a winning CompareAndSwap whose expiry is
+// exactly now removes the record, rather than keeping one that no read
+// would return but that still holds memory and a place under MaxSessions.
+func TestConditionalDeleteAtNow(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newStore(t, memory.Options{CleanupInterval: -1, Now: clk.Now})
+	mustSave(t, s, "a", []byte("x"), clk.After(time.Hour))
+	rec, _ := mustLoad(t, s, "a")
+	if ok, err := s.CompareAndSwap(context.Background(), "a", rec.Version, []byte("y"), clk.Now()); !ok || err != nil {
+		t.Fatalf("CompareAndSwap to expire now = %v, %v; want true, nil", ok, err)
+	}
+	if n := s.Held(); n != 0 {
+		t.Errorf("after a conditional delete at now, the store holds %d records; want 0", n)
+	}
+}
+
+// TestShardsSpread: ids spread over every shard, so that calls on
+// different sessions take different locks.
+func TestShardsSpread(t *testing.T) {
+	t.Parallel()
+	s := newStore(t, memory.Options{})
+	for i := range 1000 {
+		mustSave(t, s, fmt.Sprint("id", i), []byte("x"), time.Now().Add(time.Hour))
+	}
+	for i, n := range s.ShardLens() {
+		if n < 1000/len(s.ShardLens())/3 {
+			t.Errorf("shard %d holds %d of 1000 records; want them spread evenly", i, n)
+		}
+	}
+}
+
 func TestMaxDataSize(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -386,13 +419,20 @@ func TestOptionDefaults(t *testing.T) {
 		dataSize int
 	}{
 		{memory.Options{}, memory.DefaultMaxSessions, memory.DefaultMaxDataSize},
-		{memory.Options{MaxSessions: -1, MaxDataSize: -1}, -1, memory.MaxDataSizeLimit},
+		{memory.Options{MaxSessions: -1, MaxDataSize: -1}, -1, math.MaxInt},
 		{memory.Options{MaxSessions: 5, MaxDataSize: 7}, 5, 7},
 	} {
 		s := newStore(t, tc.opts)
 		if sessions, size := s.Limits(); sessions != tc.sessions || size != tc.dataSize {
 			t.Errorf("%+v: MaxSessions %d, MaxDataSize %d; want %d, %d", tc.opts, sessions, size, tc.sessions, tc.dataSize)
 		}
+	}
+}
+
+// TestShardSize: the padding of a shard keeps two shards off one cache line.
+func TestShardSize(t *testing.T) {
+	if memory.ShardSize != 64 {
+		t.Errorf("a shard takes %d bytes; want 64, one cache line", memory.ShardSize)
 	}
 }
 
@@ -502,7 +542,7 @@ func cleanupGoroutines() int {
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "memory.startJanitor.func")
+			return strings.Count(string(buf[:n]), "memory.(*table).janitor(")
 		}
 		buf = make([]byte, 2*len(buf))
 	}
@@ -722,13 +762,12 @@ func TestIterateRechecksExpiryAfterCopy(t *testing.T) {
 }
 
 // TestNoTornReads checks that a Load running beside Saves that overwrite a
-// record in place returns one whole write: for data at the largest size
-// overwritten in place, above it, and for data that fits in place in a
-// buffer left by bigger data. The race detector sees a torn read too;
-// without it the bytes show it.
+// record returns one whole write, for small and big data and for small data
+// following big. The race detector sees a torn read too; without it the
+// bytes show it.
 func TestNoTornReads(t *testing.T) {
 	t.Parallel()
-	const limit = 8 << 10 // the largest buffer a Save overwrites in place
+	const limit = 8 << 10
 	for _, sizes := range [][]int{{limit, limit}, {2 * limit, 2 * limit}, {2 * limit, limit, limit}} {
 		t.Run(fmt.Sprint(sizes, " bytes"), func(t *testing.T) {
 			s := newStore(t, memory.Options{})

@@ -21,9 +21,7 @@
 // Delete, Context, IDs, Isolation, Concurrency, Unreachable and Expiry, then
 // one group per optional capability: Touch (Toucher), CompareAndSwap
 // (Swapper), Iterate (Iterator), Count (Counter, or Iterator through
-// sessionstore.Count), Close (io.Closer) and Shared (Sharer and SwapSharer,
-// the copy-free methods, tested when sessionstore.SharerOf accepts the
-// store, as the Manager uses them only then). A capability the store does
+// sessionstore.Count) and Close (io.Closer). A capability the store does
 // not implement is skipped, saying so. Each subtest is named after the sentence
 // it checks, so go test -v reads like the contract, and any of them can be
 // selected with -run, spaces written as in the name or as underscores:

@@ -145,9 +145,6 @@ type store struct {
 	iterator sessionstore.Iterator
 	counter  sessionstore.Counter
 	closer   io.Closer
-	// sharer and swapSharer are the copy-free methods (shared.go).
-	sharer     sessionstore.Sharer
-	swapSharer sessionstore.SwapSharer
 }
 
 func newStore(st sessionstore.Store) *store {
@@ -157,11 +154,6 @@ func newStore(st sessionstore.Store) *store {
 	s.iterator, _ = st.(sessionstore.Iterator)
 	s.counter, _ = st.(sessionstore.Counter)
 	s.closer, _ = st.(io.Closer)
-	// Shared methods inherited from an embedded store are not the
-	// store's own, and the Manager does not use them (sessionstore.Sharer).
-	if s.sharer, _ = sessionstore.SharerOf(st); s.sharer != nil {
-		s.swapSharer, _ = st.(sessionstore.SwapSharer)
-	}
 	return s
 }
 
@@ -200,7 +192,6 @@ func runOnly(t tester, h Harness, only func(name string) bool) {
 	s.capability(t, "Iterate", "sessionstore.Iterator", p.iterator != nil, s.iterateChecks())
 	s.capability(t, "Count", "sessionstore.Counter or sessionstore.Iterator", p.countable(), s.countChecks())
 	s.capability(t, "Close", "io.Closer", p.closer != nil, s.closeChecks())
-	s.capability(t, "Shared", "sessionstore.Sharer", p.sharer != nil, s.sharedChecks())
 }
 
 // newStore returns a fresh store from the harness.
