@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,6 +66,18 @@ type Harness struct {
 	// prefix+id and documents that neither prefix may be a prefix of the
 	// other.
 	NestedNames bool
+
+	// OpenAgain, when set, returns another Store over the same data as st,
+	// a store NewStore returned: what another process configured alike
+	// opens (another client of the same server, prefix, table or
+	// collection), or the same program after a restart. The suite calls it
+	// while st is open, and after st was closed, then checks that versions,
+	// CompareAndSwap, Iterate and Count agree across the handles and that a
+	// call on a closed store that returned nil did what it says. It returns
+	// nil where the data does not outlive st (a memory store after Close):
+	// the checks across a restart are then skipped. Without it the
+	// SecondHandle group is skipped.
+	OpenAgain func(t testing.TB, st sessionstore.Store) sessionstore.Store
 }
 
 // Run runs every contract rule as a named subtest, then the subtests of every
@@ -131,6 +144,12 @@ type suite struct {
 	probe *store
 	// only, when set, picks the subtests to run by name.
 	only func(name string) bool
+	// restartable reports that Harness.OpenAgain opens the data of a store
+	// again after it was closed.
+	restartable bool
+	// mu keeps the harness's constructors from running twice at once when
+	// checks that went parallel make stores.
+	mu sync.Mutex
 }
 
 // skip reports whether the subtest called name is left out of this run.
@@ -180,6 +199,13 @@ func runOnly(t tester, h Harness, only func(name string) bool) {
 	}
 	s := &suite{h: h, only: only}
 	s.probe = s.newStore(t)
+	if h.OpenAgain != nil {
+		st := s.newStore(t)
+		if st.closer != nil {
+			st.closer.Close()
+		}
+		s.restartable = h.OpenAgain(tb(t), st.Store) != nil
+	}
 
 	// The rules of the contract in the docs of package sessionstore: the
 	// Store methods, then the rules every method keeps.
@@ -192,6 +218,7 @@ func runOnly(t tester, h Harness, only func(name string) bool) {
 	s.group(t, "Concurrency", s.concurrencyChecks())
 	s.unreachable(t)
 	s.group(t, "Expiry", s.expiryChecks())
+	s.group(t, "Model", s.sequenceChecks())
 
 	// The optional capabilities.
 	p := s.probe
