@@ -344,8 +344,82 @@ func (s *suite) contextChecks() []check {
 			name: o.name + " failing as its deadline passes during the call wraps context.DeadlineExceeded",
 			run:  func(t tester, st *store) { s.contextDuring(t, st, o) },
 		})
+		for _, c := range causedEnds {
+			checks = append(checks, check{
+				name: o.name + " with a context " + c.label + " fails wrapping " + c.want.Error() + ", not only the cause",
+				run:  func(t tester, st *store) { s.contextCaused(t, st, o, c) },
+			})
+		}
+		checks = append(checks, check{
+			name: o.name + " right after a Load of the id, the context then cancelled, fails with context.Canceled",
+			run:  func(t tester, st *store) { s.contextAfterLoad(t, st, o) },
+		})
 	}
 	return checks
+}
+
+// errCause is the cause the suite ends contexts with: a store reporting
+// context.Cause(ctx) instead of ctx.Err() loses context.Canceled.
+var errCause = errors.New("storetest: the request was abandoned")
+
+// causedEnds are contexts ended with a cause of their own.
+var causedEnds = []struct {
+	label string
+	end   func(parent context.Context) (context.Context, context.CancelFunc)
+	want  error
+}{
+	{"cancelled with a cause", func(parent context.Context) (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancelCause(parent)
+		cancel(errCause)
+		return ctx, func() {}
+	}, context.Canceled},
+	{"past its deadline with a cause", func(parent context.Context) (context.Context, context.CancelFunc) {
+		return context.WithDeadlineCause(parent, time.Now().Add(-time.Second), errCause)
+	}, context.DeadlineExceeded},
+}
+
+// contextCaused calls o with a context ended with a cause: the error must
+// wrap ctx.Err() (what the contract promises), whatever it says of the
+// cause.
+func (s *suite) contextCaused(t tester, st *store, o op, c struct {
+	label string
+	end   func(parent context.Context) (context.Context, context.CancelFunc)
+	want  error
+}) {
+	s.save(t, st, "id", payload("id", 10), time.Now().Add(longLife))
+	ctx, cancel := c.end(t.Context())
+	defer cancel()
+	s.wantEndedCall(t, st, o, ctx, c.want)
+}
+
+// contextAfterLoad loads the id, then cancels the context and calls o: a
+// store answering from what the Load left behind (a cache, a pooled
+// connection's last answer) must still look at the context.
+func (s *suite) contextAfterLoad(t tester, st *store, o op) {
+	s.save(t, st, "id", payload("id", 10), time.Now().Add(longLife))
+	ctx, cancel := context.WithCancel(t.Context())
+	if _, found, err := st.Load(ctx, "id"); err != nil || !found {
+		t.Fatalf("Load = found %v, %v; want the record", found, err)
+	}
+	cancel()
+	s.wantEndedCall(t, st, o, ctx, context.Canceled)
+}
+
+// wantEndedCall calls o with ctx, which has ended: it must fail promptly
+// wrapping want and claim nothing.
+func (s *suite) wantEndedCall(t tester, st *store, o op, ctx context.Context, want error) {
+	t.Helper()
+	var claimed bool
+	var err error
+	if !within(t, promptly, o.name, func() { claimed, err = o.call(ctx, st, "id") }) {
+		return
+	}
+	if !errors.Is(err, want) {
+		t.Errorf("%s = %v; want an error wrapping %v (ctx.Err())", o.name, err, want)
+	}
+	if claimed {
+		t.Errorf("%s %s with a context that had ended", o.name, o.claim)
+	}
 }
 
 // duringAttempts is how many deadlines contextDuring tries, duringStep

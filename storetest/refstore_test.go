@@ -79,7 +79,6 @@ const (
 	faultCountExpired
 	faultCloseTwicePanics
 	faultPanicsAfterClose
-	faultOverwritesInPlace
 
 	// Faults added for issue 13, the gaps found by broken stores the suite
 	// had never seen.
@@ -224,22 +223,11 @@ func (s *refStore) nextVersion() uint64 {
 // put writes a record, or removes it when the expiry has passed; the lock
 // is held.
 func (s *refStore) put(id string, data []byte, expiry time.Time, ver uint64) {
-	s.putShared(id, data, expiry, ver, false)
-}
-
-// putShared is put keeping data itself when shared is set (Sharer).
-func (s *refStore) putShared(id string, data []byte, expiry time.Time, ver uint64, shared bool) {
 	if s.expired(expiry, time.Now()) {
 		delete(s.tab.records, s.key(id))
 		return
 	}
-	old, had := s.tab.records[s.key(id)]
-	switch {
-	case s.fault == faultOverwritesInPlace && had && len(old.data) == len(data) && len(data) > 0:
-		// Spares an allocation, and changes bytes a LoadShared handed out.
-		copy(old.data, data)
-		data = old.data
-	case !shared && s.fault != faultKeepsCallerSlice && (s.fault != faultKeepsBigCallerSlice || len(data) <= 8<<10):
+	if s.fault != faultKeepsCallerSlice && (s.fault != faultKeepsBigCallerSlice || len(data) <= 8<<10) {
 		data = bytes.Clone(data)
 	}
 	if s.fault == faultExpiresEarly {
@@ -282,58 +270,6 @@ func (s *refStore) Load(ctx context.Context, id string) (sessionstore.Record, bo
 		rec.Expiry = time.Time{}
 	}
 	return rec, true, nil
-}
-
-// SharingStore returns s.
-func (s *refStore) SharingStore() sessionstore.Store { return s }
-
-// LoadShared is Load without the copy: records are never modified in place.
-func (s *refStore) LoadShared(ctx context.Context, id string) (sessionstore.Record, bool, error) {
-	if err := s.begin(ctx, "load", id); err != nil {
-		return sessionstore.Record{}, false, err
-	}
-	s.tab.mu.Lock()
-	defer s.tab.mu.Unlock()
-	r, ok := s.live(id, time.Now())
-	if !ok {
-		return sessionstore.Record{}, false, nil
-	}
-	data := r.data
-	if data == nil {
-		data = []byte{}
-	}
-	return sessionstore.Record{Data: data, Expiry: r.expiry, Version: r.ver}, true, nil
-}
-
-// SaveShared is Save keeping data itself.
-func (s *refStore) SaveShared(ctx context.Context, id string, data []byte, expiry time.Time) error {
-	if err := s.begin(ctx, "save", id); err != nil {
-		return err
-	}
-	s.tab.mu.Lock()
-	defer s.tab.mu.Unlock()
-	if err := s.tooLarge("save", data); err != nil {
-		return err
-	}
-	s.putShared(id, data, expiry, s.nextVersion(), true)
-	return nil
-}
-
-// CompareAndSwapShared is CompareAndSwap keeping data itself.
-func (s *refStore) CompareAndSwapShared(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (bool, error) {
-	if err := s.begin(ctx, "compare and swap", id); err != nil {
-		return false, err
-	}
-	if err := s.tooLarge("compare and swap", data); err != nil {
-		return false, err
-	}
-	s.tab.mu.Lock()
-	defer s.tab.mu.Unlock()
-	if s.currentVersion(id) != version {
-		return false, nil
-	}
-	s.putShared(id, data, expiry, s.nextVersion(), true)
-	return true, nil
 }
 
 // removeExpired is the expired-record removal of faultRemovesExpiredRacily:

@@ -39,18 +39,10 @@ func sequenceSteps() int {
 	return defaultSteps
 }
 
-func (s *suite) sequenceChecks() []check {
+func (s *suite) modelChecks() []check {
 	return []check{
 		{name: "random operations agree with the model", clock: true, run: s.sequences},
 	}
-}
-
-// newStoreLocked calls Harness.NewStore, never from two goroutines at
-// once, for checks that make stores after going parallel.
-func (s *suite) newStoreLocked(t tester) *store {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.newStore(t)
 }
 
 // openAgain returns another handle on st's data, or nil.
@@ -91,7 +83,7 @@ type loan struct {
 func (s *suite) sequences(t tester, _ *store) {
 	rapid.Check(t, func(rt *rapid.T) {
 		mc := &machine{s: s, t: t, rt: rt, ctx: rt.Context()}
-		first := s.newStoreLocked(t)
+		first := s.newStore(t)
 		mc.handles = []*store{first}
 		if other := s.openAgain(t, first); other != nil {
 			mc.handles = append(mc.handles, other)
@@ -243,10 +235,10 @@ func (mc *machine) drawSize(label string) int {
 // data returns size bytes that no other write of the sequence writes: the
 // step's number, then bytes of every value.
 func (mc *machine) data(size int) []byte {
-	b := make([]byte, size)
-	for i := range b {
-		b[i] = byte(i*7 + i>>8)
+	if len(mc.s.bytes) < size {
+		mc.s.bytes = payload("sequences", max(size, 2*minMaxDataSize))
 	}
+	b := bytes.Clone(mc.s.bytes[:size])
 	copy(b, fmt.Sprintf("step %d|", mc.step))
 	return b
 }

@@ -147,6 +147,8 @@ type suite struct {
 	// restartable reports that Harness.OpenAgain opens the data of a store
 	// again after it was closed.
 	restartable bool
+	// bytes are what the random sequences write, made once.
+	bytes []byte
 	// mu keeps the harness's constructors from running twice at once when
 	// checks that went parallel make stores.
 	mu sync.Mutex
@@ -164,9 +166,6 @@ type store struct {
 	iterator sessionstore.Iterator
 	counter  sessionstore.Counter
 	closer   io.Closer
-	// sharer and swapSharer are the copy-free methods (shared.go).
-	sharer     sessionstore.Sharer
-	swapSharer sessionstore.SwapSharer
 }
 
 func newStore(st sessionstore.Store) *store {
@@ -176,11 +175,6 @@ func newStore(st sessionstore.Store) *store {
 	s.iterator, _ = st.(sessionstore.Iterator)
 	s.counter, _ = st.(sessionstore.Counter)
 	s.closer, _ = st.(io.Closer)
-	// Shared methods inherited from an embedded store are not the
-	// store's own, and the Manager does not use them (sessionstore.Sharer).
-	if s.sharer, _ = sessionstore.SharerOf(st); s.sharer != nil {
-		s.swapSharer, _ = st.(sessionstore.SwapSharer)
-	}
 	return s
 }
 
@@ -217,8 +211,10 @@ func runOnly(t tester, h Harness, only func(name string) bool) {
 	s.group(t, "Isolation", s.isolationChecks())
 	s.group(t, "Concurrency", s.concurrencyChecks())
 	s.unreachable(t)
-	s.group(t, "Expiry", s.expiryChecks())
-	s.group(t, "Model", s.sequenceChecks())
+	// These two wait for the clock most: they run beside each other, once
+	// the groups above and below are done.
+	s.clockGroup(t, "Expiry", s.expiryChecks())
+	s.clockGroup(t, "Model", s.modelChecks())
 
 	// The optional capabilities.
 	p := s.probe
@@ -227,12 +223,13 @@ func runOnly(t tester, h Harness, only func(name string) bool) {
 	s.capability(t, "Iterate", "sessionstore.Iterator", p.iterator != nil, s.iterateChecks())
 	s.capability(t, "Count", "sessionstore.Counter or sessionstore.Iterator", p.countable(), s.countChecks())
 	s.capability(t, "Close", "io.Closer", p.closer != nil, s.closeChecks())
-	s.capability(t, "Shared", "sessionstore.Sharer", p.sharer != nil, s.sharedChecks())
 }
 
 // newStore returns a fresh store from the harness.
 func (s *suite) newStore(t tester) *store {
 	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	st := s.h.NewStore(tb(t))
 	if st == nil {
 		t.Fatalf("Harness.NewStore returned nil")
@@ -258,6 +255,19 @@ func (s *suite) group(t tester, name string, checks []check) {
 		return
 	}
 	t.Run(name, func(t tester) { s.runChecks(t, name, checks) })
+}
+
+// clockGroup is group for a group that mostly waits for the clock: it goes
+// parallel, so that it runs beside the other clock groups once the rest of
+// the suite is done.
+func (s *suite) clockGroup(t tester, name string, checks []check) {
+	if !s.anyRun(name, checks) {
+		return
+	}
+	t.Run(name, func(t tester) {
+		t.Parallel()
+		s.runChecks(t, name, checks)
+	})
 }
 
 // anyRun reports whether the run keeps at least one of a group's checks.

@@ -95,10 +95,6 @@ var brokenStores = []struct {
 		"Unreachable/Save fails within the deadline"},
 	{"ignores the deadline on an unreachable database", noFault, faultDeadHangs,
 		"Unreachable/Delete fails within the deadline"},
-	{"overwrites bytes LoadShared handed out", faultOverwritesInPlace, 0,
-		"Shared/bytes LoadShared returned are never changed by later saves"},
-	{"overwrites bytes handed to SaveShared", faultOverwritesInPlace, 0,
-		"Shared/bytes handed to SaveShared are never changed by later saves"},
 
 	// The gaps of issue 13, each a bug the suite once let through.
 	{"returns records 150 ms past their expiry", faultStaleLoad, 0,
