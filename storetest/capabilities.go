@@ -835,8 +835,9 @@ func (s *suite) countIsolated(t tester, a *store) {
 // sessionstore.
 func (s *suite) closeChecks() []check {
 	return []check{
+		{name: "Close of a store never used returns promptly with nil", run: s.closeUnused},
 		{name: "calling Close twice is safe", run: s.closeTwice},
-		{name: "after Close, calls keep working or fail with ErrClosed", run: s.closeThenCall},
+		{name: "after Close, calls keep working or fail with ErrClosed, and one that returned nil did its work", run: s.closeThenCall},
 		{name: "after Close, no goroutine the store started is left", run: s.closeLeaves},
 	}
 }
@@ -862,6 +863,11 @@ func (s *suite) closeThenCall(t tester, st *store) {
 	kept, doomed, saved, swapped := payload("kept", 10), payload("doomed", 10), payload("saved", 10), payload("swapped", 10)
 	s.save(t, st, "kept", kept, expiry)
 	s.save(t, st, "doomed", doomed, expiry)
+	var other *store // another client, which sees what the closed store did
+	if s.h.OpenAgain != nil {
+		other = s.openAgain(t, st)
+	}
+	var deleted []string
 	if err := st.closer.Close(); err != nil {
 		t.Errorf("Close = %v; want nil", err)
 	}
@@ -893,6 +899,7 @@ func (s *suite) closeThenCall(t tester, st *store) {
 	}
 	if call("Delete", func() error { return st.Delete(ctx, "doomed") }) {
 		delete(live, "doomed")
+		deleted = append(deleted, "doomed")
 	}
 	if st.toucher != nil {
 		var touched bool
@@ -945,6 +952,18 @@ func (s *suite) closeThenCall(t tester, st *store) {
 		if call("Count", func() (err error) { n, err = st.counter.Count(ctx); return err }) && n != len(live) {
 			t.Errorf("Count after Close = %d; want %d", n, len(live))
 		}
+	}
+	if other != nil {
+		s.wantThrough(t, other, live, deleted)
+	}
+}
+
+// closeUnused closes a store no call was made on: a store that starts its
+// work lazily must not panic or wait for work that never started.
+func (s *suite) closeUnused(t tester, st *store) {
+	var err error
+	if within(t, promptly, "Close of a store never used", func() { err = st.closer.Close() }) && err != nil {
+		t.Errorf("Close of a store never used = %v; want nil", err)
 	}
 }
 

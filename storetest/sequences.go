@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +42,7 @@ func sequenceSteps() int {
 func (s *suite) modelChecks() []check {
 	return []check{
 		{name: "random operations agree with the model", clock: true, run: s.sequences},
+		{name: "concurrent operations are linearizable", clock: true, run: s.linearizable},
 	}
 }
 

@@ -223,6 +223,7 @@ func runOnly(t tester, h Harness, only func(name string) bool) {
 	s.capability(t, "Iterate", "sessionstore.Iterator", p.iterator != nil, s.iterateChecks())
 	s.capability(t, "Count", "sessionstore.Counter or sessionstore.Iterator", p.countable(), s.countChecks())
 	s.capability(t, "Close", "io.Closer", p.closer != nil, s.closeChecks())
+	s.capability(t, "SecondHandle", "Harness.OpenAgain", h.OpenAgain != nil, s.handleChecks())
 }
 
 // newStore returns a fresh store from the harness.
