@@ -74,7 +74,7 @@ var brokenStores = []struct {
 	{"loads version 0", faultZeroVersion, 0,
 		"CompareAndSwap/loaded versions are non-zero"},
 	{"swaps version 0 only over no record at all", faultSwapZeroSeesExpired, 0,
-		"CompareAndSwap/version 0 writes over an expired record"},
+		"CompareAndSwap/version 0 writes over an expired record, with a new version"},
 	{"creates records on Touch", faultTouchCreates, 0,
 		"Touch/missing id reports false with nil error and creates nothing"},
 	{"iterates expired records", faultIterateExpired, 0,
