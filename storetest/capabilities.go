@@ -33,6 +33,9 @@ func (s *suite) touchChecks() []check {
 		{name: "does not reach another store's record", run: s.touchIsolated},
 	}
 	if s.probe.swapper != nil {
+		checks = append(checks, check{name: "a record removed by a conditional delete reports false and creates nothing", run: s.touchSwapDeleted})
+	}
+	if s.probe.swapper != nil {
 		checks = append(checks, check{name: "the version loaded after Touch still swaps", run: s.touchThenSwap})
 	}
 	return checks
@@ -196,6 +199,19 @@ func (s *suite) touchIsolated(t tester, a *store) {
 	s.wantTouchCreatesNothing(t, b, "shared")
 }
 
+// touchSwapDeleted touches a record a conditional delete removed: a store
+// that leaves a tombstone row must not take it for a live record.
+func (s *suite) touchSwapDeleted(t tester, st *store) {
+	s.save(t, st, "id", payload("id", 30), time.Now().Add(longLife))
+	if !s.cas(t, st, "id", s.version(t, st, "id"), nil, time.Now().Add(-time.Minute)) {
+		t.Fatalf("CompareAndSwap over the loaded version into the past = false; want true")
+	}
+	s.wantTouchCreatesNothing(t, st, "id")
+	if st.countable() {
+		s.wantCount(t, st, 0)
+	}
+}
+
 func (s *suite) touchThenSwap(t tester, st *store) {
 	s.save(t, st, "id", payload("id", 30), time.Now().Add(longLife))
 	s.touch(t, st, "id", time.Now().Add(2*longLife))
@@ -233,6 +249,8 @@ func (s *suite) swapChecks() []check {
 		{name: "zero expiry leaves the id gone", run: s.swapZeroTime},
 		{name: "a conditional delete with a stale version leaves the record as it was", run: s.swapDeleteStale},
 		{name: "a conditional delete with version 0 leaves a live record as it was", run: s.swapDeleteZero},
+		{name: "a conditional delete with version 0 of an id with no live record reports true", run: s.swapDeleteZeroMissing},
+		{name: "the data already stored, swapped, gets a new version", run: s.swapSameData},
 		{name: "expiry after 2262 keeps the record", run: s.swapFarFuture},
 		{name: "version 0 ignores another store's record", run: s.swapIsolated},
 	}
@@ -540,6 +558,42 @@ func (s *suite) swapDeleteZero(t tester, st *store) {
 		t.Errorf("CompareAndSwap with version 0 and an expiry in the past over a live record = true; want false")
 	}
 	s.wantRecord(t, st, "id", data, expiry)
+}
+
+// swapDeleteZeroMissing deletes, with version 0, ids with no live record:
+// the condition "no live record" holds, so the swap wins, and the id is
+// gone, as asked (the Manager's owner index counts on the answer).
+func (s *suite) swapDeleteZeroMissing(t tester, st *store) {
+	s.save(t, st, "deleted", payload("deleted", 10), time.Now().Add(longLife))
+	if err := st.Delete(t.Context(), "deleted"); err != nil {
+		t.Fatalf("Delete = %v", err)
+	}
+	for _, id := range []string{"never-saved", "deleted"} {
+		for _, past := range []time.Time{time.Now().Add(-time.Minute), {}} {
+			if !s.cas(t, st, id, 0, nil, past) {
+				t.Errorf("CompareAndSwap(%q) with version 0 and expiry %v, no live record = false; want true", id, past)
+			}
+			s.wantGone(t, st, id)
+		}
+	}
+	if st.countable() {
+		s.wantCount(t, st, 0)
+	}
+}
+
+// swapSameData swaps in the data the record holds: a version counts writes,
+// so it changes, and the version read before no longer swaps.
+func (s *suite) swapSameData(t tester, st *store) {
+	data, expiry := payload("same", 10), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	old := s.version(t, st, "id")
+	if !s.cas(t, st, "id", old, data, expiry) {
+		t.Fatalf("CompareAndSwap over the loaded version = false; want true")
+	}
+	if v := s.version(t, st, "id"); v == old {
+		t.Errorf("Version after swapping in the same data = %d, unchanged; want a new version", v)
+	}
+	s.wantNoSwap(t, st, "id", old, "the version read before a swap of the same data", data, expiry)
 }
 
 func (s *suite) swapFarFuture(t tester, st *store) {
