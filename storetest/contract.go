@@ -27,6 +27,7 @@ func (s *suite) loadChecks() []check {
 		{name: "returns the saved data and expiry", run: s.loadSaved},
 		{name: "returned data is the caller's", run: func(t tester, st *store) { s.loadNoAlias(t, st, 64) }},
 		{name: fmt.Sprintf("returned data is the caller's at %d KiB", bigRecordSize>>10), run: func(t tester, st *store) { s.loadNoAlias(t, st, bigRecordSize) }},
+		{name: "returned data stays the caller's through later writes of every size", run: s.loadKeptThroughWrites},
 	}
 	if s.probe.swapper == nil {
 		checks = append(checks, check{name: "version is zero on a store without CompareAndSwap", run: s.loadVersionZero})
@@ -79,6 +80,37 @@ func (s *suite) loadNoAlias(t tester, st *store, size int) {
 	if rec := s.mustLoad(t, st, "alias"); !bytes.Equal(rec.Data, data) {
 		t.Errorf("changing the Data Load returned changed the stored record: %s; want %s",
 			describe(rec.Data), describe(data))
+	}
+}
+
+// loadKeptThroughWrites loads records of every size class, then writes
+// records of every size: a store that hands out a pooled buffer and takes
+// it back for a later write changes the Data a caller holds.
+func (s *suite) loadKeptThroughWrites(t tester, st *store) {
+	sizes := []int{1, 64, 65, 3 << 10, 4 << 10, bigRecordSize, s.maxSize()}
+	expiry := time.Now().Add(longLife)
+	type held struct {
+		id         string
+		data, want []byte
+	}
+	var loaded []held
+	for _, n := range sizes {
+		id := fmt.Sprint("loaded ", n)
+		s.save(t, st, id, payload(id, n), expiry)
+		rec := s.mustLoad(t, st, id)
+		loaded = append(loaded, held{id, rec.Data, bytes.Clone(rec.Data)})
+	}
+	for _, n := range sizes {
+		id := fmt.Sprint("written ", n)
+		s.save(t, st, id, payload(id, n), expiry)
+		if st.swapper != nil {
+			s.cas(t, st, id, s.version(t, st, id), payload(id+" swapped", n), expiry)
+		}
+	}
+	for _, h := range loaded {
+		if !bytes.Equal(h.data, h.want) {
+			t.Errorf("the Data Load(%q) returned changed when later records were written: %s; want %s", h.id, describe(h.data), describe(h.want))
+		}
 	}
 }
 
