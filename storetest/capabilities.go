@@ -30,6 +30,8 @@ func (s *suite) touchChecks() []check {
 		{name: "zero expiry reports true and removes the record", run: s.touchZero},
 		{name: "the expiry the record already has reports true and keeps it", run: s.touchSame},
 		{name: "expiry after 2262 keeps the record", run: s.touchFarFuture},
+		{name: "expiries at MaxExpiry, a nanosecond either side and past the year 9999 keep the record", run: s.touchEdgeExpiries},
+		{name: "expiry in the past on a missing id reports false", run: s.touchPastMissing},
 		{name: "does not reach another store's record", run: s.touchIsolated},
 	}
 	if s.probe.swapper != nil {
@@ -193,6 +195,28 @@ func (s *suite) touchFarFuture(t tester, st *store) {
 	}
 }
 
+func (s *suite) touchEdgeExpiries(t tester, st *store) {
+	for _, e := range edgeExpiries {
+		data := payload(e.label, 20)
+		s.save(t, st, e.label, data, time.Now().Add(longLife))
+		if !s.touch(t, st, e.label, e.expiry) {
+			t.Errorf("Touch of a live id to %s = false; want true", e.label)
+		}
+		rec, found := s.load(t, st, e.label)
+		if !found || !bytes.Equal(rec.Data, data) {
+			t.Errorf("Load after Touch to %s = %s, found %v; want %s", e.label, describe(rec.Data), found, describe(data))
+		}
+	}
+}
+
+func (s *suite) touchPastMissing(t tester, st *store) {
+	for _, past := range []time.Time{time.Now().Add(-time.Minute), {}} {
+		if s.touch(t, st, "never-saved", past) {
+			t.Errorf("Touch of a missing id to %v = true; want false: no record existed", past)
+		}
+	}
+}
+
 func (s *suite) touchIsolated(t tester, a *store) {
 	b := s.newStore(t)
 	s.save(t, a, "shared", payload("a", 30), time.Now().Add(longLife))
@@ -252,6 +276,9 @@ func (s *suite) swapChecks() []check {
 		{name: "a conditional delete with version 0 of an id with no live record reports true", run: s.swapDeleteZeroMissing},
 		{name: "the data already stored, swapped, gets a new version", run: s.swapSameData},
 		{name: "expiry after 2262 keeps the record", run: s.swapFarFuture},
+		{name: "expiries at MaxExpiry, a nanosecond either side and past the year 9999 keep the record", run: s.swapEdgeExpiries},
+		{name: "data of MaxDataSize and empty data round-trip", run: s.swapSizes},
+		{name: "a losing swap of data over MaxDataSize fails with ErrTooLarge too", run: s.swapTooLargeLosing},
 		{name: "version 0 ignores another store's record", run: s.swapIsolated},
 	}
 }
@@ -608,6 +635,47 @@ func (s *suite) swapFarFuture(t tester, st *store) {
 		t.Fatalf("CompareAndSwap over the loaded version of a record expiring in %v = false; want true", farFuture)
 	}
 	s.wantFarFuture(t, st, "id", data)
+}
+
+func (s *suite) swapEdgeExpiries(t tester, st *store) {
+	for _, e := range edgeExpiries {
+		data := payload(e.label, 20)
+		if !s.cas(t, st, e.label, 0, data, e.expiry) {
+			t.Errorf("CompareAndSwap with version 0 of a new id, expiry %s = false; want true", e.label)
+			continue
+		}
+		s.wantEdgeExpiry(t, st, e.label, data, e.expiry)
+	}
+}
+
+func (s *suite) swapSizes(t tester, st *store) {
+	expiry := time.Now().Add(longLife)
+	for _, data := range [][]byte{payload("max", s.maxSize()), {}} {
+		s.save(t, st, "id", payload("before", 10), expiry)
+		if !s.cas(t, st, "id", s.version(t, st, "id"), data, expiry) {
+			t.Fatalf("CompareAndSwap of %d bytes over the loaded version = false; want true", len(data))
+		}
+		s.wantRecord(t, st, "id", data, expiry)
+	}
+}
+
+// swapTooLargeLosing swaps oversized data over a version that would lose:
+// the size is checked before anything is sent, so the answer is ErrTooLarge
+// all the same.
+func (s *suite) swapTooLargeLosing(t tester, st *store) {
+	if s.h.MaxDataSize == 0 {
+		t.Skipf("Harness.MaxDataSize is 0: the store has no maximum")
+	}
+	data, expiry := payload("kept", 100), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	big := payload("big", s.h.MaxDataSize+1)
+	for _, v := range []uint64{0, s.version(t, st, "id") + 1} {
+		ok, err := st.swapper.CompareAndSwap(t.Context(), "id", v, big, expiry)
+		if ok || !errors.Is(err, sessionstore.ErrTooLarge) {
+			t.Errorf("CompareAndSwap of %d bytes over version %d, which would lose = %v, %v; want false and an error wrapping ErrTooLarge", len(big), v, ok, err)
+		}
+	}
+	s.wantRecord(t, st, "id", data, expiry)
 }
 
 // wantNoSwap checks that a swap of id over version writes nothing: id keeps

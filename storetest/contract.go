@@ -132,6 +132,7 @@ func (s *suite) saveChecks() []check {
 		{name: "zero expiry removes the record: it is long past, not \"never\"", run: s.saveZero},
 		{name: "zero expiry on a new id stores nothing", run: s.saveZeroNew},
 		{name: "expiry after 2262 keeps the record", run: s.saveFarFuture},
+		{name: "expiries at MaxExpiry, a nanosecond either side and past the year 9999 keep the record", run: s.saveEdgeExpiries},
 		{name: "expiry in the past on a new id stores nothing", run: s.savePastNew},
 		{name: "every byte value round-trips", run: s.saveAllBytes},
 		{name: "empty data round-trips", run: s.saveEmpty},
@@ -227,6 +228,48 @@ func (s *suite) wantFarFuture(t tester, st *store, id string, data []byte) {
 	case !s.sameExpiry(rec.Expiry, farFuture) && rec.Expiry.Before(sessionstore.MaxExpiry.Add(-time.Second)):
 		t.Errorf("Load(%s).Expiry = %v; want %v, or no earlier than sessionstore.MaxExpiry (%v)",
 			quote(id), rec.Expiry, farFuture, sessionstore.MaxExpiry)
+	}
+}
+
+// edgeExpiries are the expiries where a store converting times carelessly
+// breaks: the last nanosecond of UnixNano's range and either side of it,
+// and the years text formats with four digits cannot hold.
+var edgeExpiries = []struct {
+	label  string
+	expiry time.Time
+}{
+	{"MaxExpiry-1ns", sessionstore.MaxExpiry.Add(-1)},
+	{"MaxExpiry", sessionstore.MaxExpiry},
+	{"MaxExpiry+1ns", sessionstore.MaxExpiry.Add(1)},
+	{"the end of 9999", year9999End},
+	{"the year 10000", year10000},
+}
+
+func (s *suite) saveEdgeExpiries(t tester, st *store) {
+	for _, e := range edgeExpiries {
+		data := payload(e.label, 20)
+		if err := st.Save(t.Context(), e.label, data, e.expiry); err != nil {
+			t.Errorf("Save with expiry %s = %v; want nil", e.label, err)
+			continue
+		}
+		s.wantEdgeExpiry(t, st, e.label, data, e.expiry)
+	}
+}
+
+// wantEdgeExpiry reports unless id holds data with expiry, or, for one at
+// or after MaxExpiry, an expiry no earlier than MaxExpiry truncated to the
+// store's precision.
+func (s *suite) wantEdgeExpiry(t tester, st *store, id string, data []byte, expiry time.Time) {
+	t.Helper()
+	m := &model{precision: s.h.ExpiryPrecision}
+	rec, found := s.load(t, st, id)
+	switch {
+	case !found:
+		t.Errorf("Load(%s) = not found; want the record expiring %v", quote(id), expiry)
+	case !bytes.Equal(rec.Data, data):
+		t.Errorf("Load(%s).Data = %s; want %s", quote(id), describe(rec.Data), describe(data))
+	case !m.expiryOK(rec.Expiry, expiry):
+		t.Errorf("Load(%s).Expiry = %v; want %v (one at or after MaxExpiry: no earlier than %v)", quote(id), rec.Expiry, expiry, m.expiryFloor())
 	}
 }
 
