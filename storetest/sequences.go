@@ -281,12 +281,16 @@ func (mc *machine) drawSize(label string) int {
 	}
 	max := mc.s.maxSize()
 	size := max - 1 + rapid.IntRange(0, 2).Draw(mc.rt, label+" (max-1, max, max+1)")
-	if size <= max && mc.m.maxSize != math.MaxInt {
-		if mc.bigWrites == maxBigWrites {
-			return max + 1
-		}
-		mc.bigWrites++
+	if size > mc.m.maxSize {
+		return size // refused before anything is sent
 	}
+	if mc.bigWrites == maxBigWrites {
+		if mc.m.maxSize == math.MaxInt {
+			return 3 << 10 // no maximum to refuse with: a small record
+		}
+		return max + 1
+	}
+	mc.bigWrites++
 	return size
 }
 
