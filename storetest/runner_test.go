@@ -35,7 +35,9 @@ func TestRunSuite(t *testing.T) {
 			// A broken store runs without the model's sequences: a failing
 			// one is shrunk, which takes the CPU the clock rules of the
 			// other suites need (TestUnseen and TestRecorded run them).
-			keep := func(rule string) bool { return f == (faults{noFault, noDeadFault}) || !strings.HasPrefix(rule, "Model/") }
+			keep := func(rule string) bool {
+				return f == (faults{noFault, noDeadFault}) || !strings.HasPrefix(rule, "Model/")
+			}
 			res := RunRules(t.Context(), refHarness(f.fault, f.dead), keep, func(r Result) { seen = append(seen, r) })
 			reported.Store(f, seen)
 			mu.Lock()
