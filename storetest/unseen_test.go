@@ -20,7 +20,7 @@ import (
 // them one of refstore_test.go's faults. Each breaks one sentence of the
 // contract the way a real store gets it wrong. TestUnseen runs the whole
 // suite on each and reports which it catches; docs/testing.md keeps the
-// figures (before the model: 6 of 20; after: 20 of 20).
+// figures (before the model: 2 of 20; after: 20 of 20).
 
 // unseenFault is one bug of an unseen store.
 type unseenFault int
