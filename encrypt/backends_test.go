@@ -37,11 +37,6 @@ func ring(t testing.TB) *encrypt.Keys {
 	return mustKeys(t, keyText(t, "2026-11"), keyText(t, "2026-05"))
 }
 
-// encrypted returns a constructor of stores over backend b sealed with keys.
-func encrypted(b backendtest.Backend, keys *encrypt.Keys) func(t testing.TB) sessionstore.Store {
-	return func(t testing.TB) sessionstore.Store { return mustEncrypt(t, b.NewStore(t), keys) }
-}
-
 func mustEncrypt(t testing.TB, inner sessionstore.Store, keys *encrypt.Keys) sessionstore.Store {
 	t.Helper()
 	s, err := encrypt.New(inner, keys, encrypt.Options{Logger: quietLogger})

@@ -75,8 +75,11 @@ func (s *suite) handlesSwap(t tester, a *store) {
 		t.Errorf("CompareAndSwap over a version already swapped through the other handle = true; want false")
 	}
 	s.wantRecord(t, a, "id", data, expiry)
-	if s.cas(t, a, "new", 0, data, expiry) != true || s.cas(t, b, "new", 0, data, expiry) {
-		t.Errorf("version 0 swapped twice through two handles, or not once")
+	if !s.cas(t, a, "new", 0, data, expiry) {
+		t.Errorf("CompareAndSwap with version 0 of a new id = false; want true")
+	}
+	if s.cas(t, b, "new", 0, data, expiry) {
+		t.Errorf("CompareAndSwap with version 0 through the other handle, over the record just swapped in = true; want false")
 	}
 }
 
