@@ -71,7 +71,8 @@ type machine struct {
 	ids     []string
 	clock   bool
 	step    int
-	// bigWrites counts the writes around the maximum size.
+	// big allows sizes around the maximum; bigWrites counts their writes.
+	big       bool
 	bigWrites int
 	// loaned are the Data of earlier Loads, with what they held: a store
 	// that reuses them shows in a later check.
@@ -119,6 +120,7 @@ func (s *suite) sequences(t tester, _ *store) {
 		mc.m = newModel(s.h, first.swapper != nil, maxSize)
 		mc.ids = drawIDs(rt)
 		mc.clock = rapid.IntRange(0, 9).Draw(rt, "clock (9: records expiring during the sequence)") == 9
+		mc.big = rapid.IntRange(0, 3).Draw(rt, "big (3: records around the maximum size)") == 3
 		rt.Logf("ids: %s", strings.Join(quoteAll(mc.ids), ", "))
 		actions := mc.actions()
 		names := make([]string, 0, len(actions))
@@ -270,12 +272,13 @@ func drawIDs(rt *rapid.T) []string {
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
 
 // drawSize draws a data size: at and around every boundary. Sizes around
-// the maximum come one time in eight, and at most maxBigWrites of them are
-// written in a sequence (more is written as max+1, which a store refuses
-// before sending anything): a few MiB cost a network store milliseconds
-// each.
+// the maximum come in one sequence in four, one time in four there, and at
+// most maxBigWrites of them are written in a sequence (more is written as
+// max+1, which a store refuses before sending anything): a few MiB cost a
+// network store milliseconds each, and some databases stay slow on a
+// collection that once held them.
 func (mc *machine) drawSize(label string) int {
-	if rapid.IntRange(0, 7).Draw(mc.rt, label+" class (7: around the maximum)") != 7 {
+	if !mc.big || rapid.IntRange(0, 3).Draw(mc.rt, label+" class (3: around the maximum)") != 3 {
 		sizes := []int{0, 1, 63, 64, 65, 3 << 10}
 		return sizes[rapid.IntRange(0, len(sizes)-1).Draw(mc.rt, label+" (0, 1, 63, 64, 65, 3 KiB)")]
 	}
