@@ -1031,12 +1031,13 @@ func (s *suite) closeThenCall(t tester, st *store) {
 	if err := st.closer.Close(); err != nil {
 		t.Errorf("Close = %v; want nil", err)
 	}
-	// call runs one method and reports whether it worked.
+	// call runs one method and reports whether it worked. A call that did
+	// not return ends the check: its results are still being written.
 	call := func(name string, f func() error) bool {
 		t.Helper()
 		var err error
 		if !within(t, promptly, name+" after Close", func() { err = f() }) {
-			return false
+			t.FailNow()
 		}
 		if err != nil && !errors.Is(err, sessionstore.ErrClosed) {
 			t.Errorf("%s after Close = %v; want nil or an error wrapping ErrClosed", name, err)

@@ -667,6 +667,14 @@ func refHarness(f, dead fault) Harness {
 			s.tab = named[name]
 			return start(t, s)
 		},
+		// Another handle on a store's table: a store of its own over the
+		// same table, prefix and version counter.
+		OpenAgain: func(t testing.TB, st sessionstore.Store) sessionstore.Store {
+			old := st.(*refStore)
+			s := newRefStore(f)
+			s.tab, s.prefix = old.tab, old.prefix
+			return start(t, s)
+		},
 		NestedNames: true,
 		MaxDataSize: refMaxDataSize,
 		NewUnreachableStore: func(t testing.TB) sessionstore.Store {

@@ -91,7 +91,13 @@ func (s *suite) sequences(t tester, _ *store) {
 	var kept []*store
 	defer func() { closeAll(kept) }()
 	rapid.Check(t, func(rt *rapid.T) {
-		mc := &machine{s: s, t: t, rt: rt, ctx: rt.Context()}
+		// The calls end with the subtest (RunSuite's context), not only
+		// with the sequence.
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		stop := context.AfterFunc(rt.Context(), cancel)
+		defer stop()
+		mc := &machine{s: s, t: t, rt: rt, ctx: ctx}
 		if kept != nil && mc.empty(kept) {
 			mc.handles = kept
 		} else {
