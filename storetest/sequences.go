@@ -91,6 +91,11 @@ func (s *suite) sequences(t tester, _ *store) {
 	var kept []*store
 	defer func() { closeAll(kept) }()
 	rapid.Check(t, func(rt *rapid.T) {
+		if err := t.Context().Err(); err != nil {
+			// The suite was stopped (RunSuite's context): no more
+			// sequences, and nothing to shrink.
+			rt.Skipf("the suite's context ended: %v", err)
+		}
 		// The calls end with the subtest (RunSuite's context), not only
 		// with the sequence.
 		ctx, cancel := context.WithCancel(t.Context())
