@@ -65,8 +65,9 @@ type Record struct {
 	// the expiry of the last Save, CompareAndSwap or Touch, within the
 	// precision the store documents; a store that cannot read back an expiry
 	// moved by Touch (memcached) reports the last saved one and documents it.
-	// An expiry past what the store can hold is reported as the latest it
-	// can hold, never earlier than MaxExpiry.
+	// An expiry at or after MaxExpiry is reported as the latest the store
+	// can hold, never earlier than MaxExpiry truncated to the store's
+	// documented precision.
 	Expiry time.Time
 
 	// Version identifies this exact write of the record. It is non-zero on
@@ -74,14 +75,18 @@ type Record struct {
 	// every Save and successful CompareAndSwap, and is zero otherwise. A
 	// store never gives an id a version it gave that id before, even after
 	// the record was deleted or expired and created again, and a version read
-	// from one id does not match the record of another.
+	// from one id does not match the record of another. This holds across
+	// every Store value opened on the same data (another process's client)
+	// and across restarts, not only within one Store value.
 	Version uint64
 }
 
 // MaxExpiry is the latest expiry every Store keeps exactly as far as callers
 // can tell: the end of the range of time.Time.UnixNano, in April 2262. An
-// expiry after it still keeps the record live; Load may report it as any
-// time from MaxExpiry on.
+// expiry at or after it, past the year 9999 included, keeps the record
+// live; Load reports it as any time from MaxExpiry truncated to the store's
+// documented precision on (a store keeping milliseconds may report
+// 2262-04-11 23:47:16.854 UTC).
 var MaxExpiry = time.Unix(0, math.MaxInt64).UTC()
 
 // Store keeps session records. Implementations must keep every sentence below;
@@ -149,17 +154,22 @@ type Swapper interface {
 	// version of an expired or deleted record of id, or one read from another
 	// id. It reports whether it wrote. Losing the race is not an error: it
 	// reports false with a nil error. When many callers race with one version,
-	// exactly one wins. It is atomic on the server and checks size like Save
-	// (ErrTooLarge, nothing written). An expiry at or before now leaves id gone
-	// afterwards when the swap wins: a conditional delete, which the Manager
-	// uses to remove a session only if no other request changed it; a
-	// conditional delete that loses leaves the record as it was.
+	// exactly one wins. It is atomic on the server and checks size like Save,
+	// before anything is sent: data over the maximum fails with ErrTooLarge
+	// and writes nothing, whether or not the swap would have won. An expiry at
+	// or before now leaves id gone afterwards when the swap wins: a
+	// conditional delete, which the Manager uses to remove a session only if
+	// no other request changed it; a conditional delete that loses leaves the
+	// record as it was. A conditional delete with version 0 of an id with no
+	// live record wins and reports true: the condition held, and id is gone
+	// afterwards as asked.
 	CompareAndSwap(ctx context.Context, id string, version uint64, data []byte, expiry time.Time) (swapped bool, err error)
 }
 
 // Iterator is implemented by stores that can walk their live records, for
 // administration (listing or revoking sessions). Ids are the store's own keys,
-// exactly as given to Save.
+// exactly as given to the Save or CompareAndSwap that wrote the record (and
+// kept by Touch).
 type Iterator interface {
 	// Iterate calls fn once for each live record, in no particular order,
 	// until fn returns false or every record was visited. Each record comes

@@ -9,6 +9,7 @@ import (
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/encrypt"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
+	"github.com/sessionstore/sessionstore/internal/reopen"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/memory"
@@ -36,11 +37,6 @@ func ring(t testing.TB) *encrypt.Keys {
 	return mustKeys(t, keyText(t, "2026-11"), keyText(t, "2026-05"))
 }
 
-// encrypted returns a constructor of stores over backend b sealed with keys.
-func encrypted(b backendtest.Backend, keys *encrypt.Keys) func(t testing.TB) sessionstore.Store {
-	return func(t testing.TB) sessionstore.Store { return mustEncrypt(t, b.NewStore(t), keys) }
-}
-
 func mustEncrypt(t testing.TB, inner sessionstore.Store, keys *encrypt.Keys) sessionstore.Store {
 	t.Helper()
 	s, err := encrypt.New(inner, keys, encrypt.Options{Logger: quietLogger})
@@ -57,8 +53,14 @@ func TestConformance(t *testing.T) {
 	for _, b := range backendtest.All() {
 		t.Run(b.Name, func(t *testing.T) {
 			keys := ring(t)
+			var opener reopen.Opener
+			seal := func(t testing.TB, inner sessionstore.Store) sessionstore.Store { return mustEncrypt(t, inner, keys) }
 			h := storetest.Harness{
-				NewStore:    encrypted(b, keys),
+				NewStore: func(t testing.TB) sessionstore.Store {
+					inner := b.NewStore(t)
+					return opener.Wrapped(seal(t, inner), inner, b.OpenAgain, seal)
+				},
+				OpenAgain:   opener.OpenAgain,
 				MaxDataSize: maxDataSize[b.Name] - keys.Overhead(),
 			}
 			// Rule 8 through the wrapper, on a store that cannot serve: a

@@ -6,6 +6,7 @@ import (
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/reopen"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/memcache"
@@ -16,6 +17,7 @@ import (
 // of its own.
 func harness(client *gomemcache.Client) storetest.Harness {
 	base := newPrefix(nil) // the same for every name of a run
+	var opener reopen.Opener
 	return storetest.Harness{
 		// Keys are prefix+id: the package doc asks for prefixes of which
 		// neither is a prefix of the other, so NestedNames is false.
@@ -23,8 +25,12 @@ func harness(client *gomemcache.Client) storetest.Harness {
 			return newStore(t, client, memcache.Options{Prefix: base + name})
 		},
 		NewStore: func(t testing.TB) sessionstore.Store {
-			return newStore(t, client, memcache.Options{})
+			opts := memcache.Options{Prefix: newPrefix(t)}
+			return opener.Track(newStore(t, client, opts), func(t testing.TB) sessionstore.Store {
+				return newStore(t, client, opts) // another client's store on the same keys
+			})
 		},
+		OpenAgain: opener.OpenAgain,
 		MaxDataSize: memcache.DefaultMaxDataSize,
 		// Load ends a record at the exact expiry in its header, whatever
 		// memcached's 1-second clock does, so the suite checks "gone" at

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
+	"github.com/sessionstore/sessionstore/internal/reopen"
 	"github.com/sessionstore/sessionstore/internal/storewrap"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/memory"
@@ -31,10 +32,21 @@ func TestConformance(t *testing.T) {
 		max := maxData[pair[1]]
 		t.Run(pair[0]+" to "+pair[1], func(t *testing.T) {
 			t.Parallel()
+			// Opened again, the wrapper is a new one over the old and the
+			// new store's data opened again.
+			var opener reopen.Opener
 			storetest.Run(t, storetest.Harness{
 				NewStore: func(t testing.TB) sessionstore.Store {
-					return migrate.New(old.NewStore(t), new.NewStore(t))
+					o, n := old.NewStore(t), new.NewStore(t)
+					return opener.Track(migrate.New(o, n), func(t testing.TB) sessionstore.Store {
+						o2, n2 := old.OpenAgain(t, o), new.OpenAgain(t, n)
+						if o2 == nil || n2 == nil {
+							return nil
+						}
+						return migrate.New(o2, n2)
+					})
 				},
+				OpenAgain:   opener.OpenAgain,
 				MaxDataSize: max,
 			})
 		})

@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/reopen"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
 	"github.com/sessionstore/sessionstore/storetest"
@@ -28,9 +29,13 @@ func TestMain(m *testing.M) { testservers.Main(m) }
 // other test), indexes ensured as an application would at start-up.
 var harness = storetest.Harness{
 	NewStore: func(t testing.TB) sessionstore.Store {
-		s, _ := openStore(t, Options{})
-		return s
+		s, coll := openStore(t, Options{})
+		return opener.Track(s, func(t testing.TB) sessionstore.Store {
+			again, _ := storeOn(t, coll.Database(), Options{Collection: coll.Name()})
+			return again
+		})
 	},
+	OpenAgain: opener.OpenAgain,
 	// A collection per name, in one database for the two stores of a
 	// subtest, so that they differ only in their collection.
 	NewNamedStore: func(t testing.TB, name string) sessionstore.Store {
@@ -49,6 +54,10 @@ var harness = storetest.Harness{
 		return s
 	},
 }
+
+// opener opens the collection of a harness's store again, through another
+// Store value: what another process configured alike opens.
+var opener reopen.Opener
 
 func TestConformance(t *testing.T) { storetest.Run(t, harness) }
 

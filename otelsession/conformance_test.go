@@ -5,6 +5,7 @@ import (
 
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
+	"github.com/sessionstore/sessionstore/internal/reopen"
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/memory"
 	"github.com/sessionstore/sessionstore/mongo"
@@ -34,16 +35,22 @@ func TestConformance(t *testing.T) {
 					t.Error("the suite's calls made no span")
 				}
 			})
+			instrument := func(tb testing.TB, inner sessionstore.Store) sessionstore.Store {
+				s, err := otelsession.WrapStore(inner, otelsession.Options{
+					TracerProvider: tel.tp, MeterProvider: tel.mp, RootSpans: true,
+				})
+				if err != nil {
+					tb.Fatal(err)
+				}
+				return s
+			}
+			var opener reopen.Opener
 			storetest.Run(t, storetest.Harness{
 				NewStore: func(tb testing.TB) sessionstore.Store {
-					s, err := otelsession.WrapStore(b.NewStore(tb), otelsession.Options{
-						TracerProvider: tel.tp, MeterProvider: tel.mp, RootSpans: true,
-					})
-					if err != nil {
-						tb.Fatal(err)
-					}
-					return s
+					inner := b.NewStore(tb)
+					return opener.Wrapped(instrument(tb, inner), inner, b.OpenAgain, instrument)
 				},
+				OpenAgain:   opener.OpenAgain,
 				MaxDataSize: maxDataSize[b.Name],
 			})
 		})

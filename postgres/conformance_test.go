@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/reopen"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
 	"github.com/sessionstore/sessionstore/postgres"
@@ -29,10 +30,21 @@ func newPool(t testing.TB) *pgxpool.Pool {
 // server of pool, each with a cleanup running every 50 ms beside the checks.
 func harness(pool *pgxpool.Pool) storetest.Harness {
 	base := newTableName("named") // the same for every name of a run
+	var opener reopen.Opener
 	return storetest.Harness{
 		NewStore: func(t testing.TB) sessionstore.Store {
-			return newStore(t, pool, postgres.Options{CleanupInterval: 50 * time.Millisecond})
+			opts := postgres.Options{Table: newTableName("sessions"), CleanupInterval: 50 * time.Millisecond}
+			return opener.Track(newStore(t, pool, opts), func(t testing.TB) sessionstore.Store {
+				// Another client on the same table: its own cleanup runs too.
+				s, err := postgres.New(pool, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			})
 		},
+		OpenAgain:   opener.OpenAgain,
 		MaxDataSize:         postgres.DefaultMaxDataSize,
 		NewUnreachableStore: newUnreachableStore,
 		// A table per name: quoted, so case and every character count, and

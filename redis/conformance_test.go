@@ -6,6 +6,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/reopen"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/redis"
 	"github.com/sessionstore/sessionstore/storetest"
@@ -15,6 +16,7 @@ import (
 // of its own.
 func harness(client goredis.UniversalClient) storetest.Harness {
 	base := newPrefix(nil) // the same for every name of a run
+	var opener reopen.Opener
 	return storetest.Harness{
 		// Keys are prefix+id: the package doc asks for prefixes of which
 		// neither is a prefix of the other, so NestedNames is false.
@@ -22,8 +24,16 @@ func harness(client goredis.UniversalClient) storetest.Harness {
 			return newStore(t, client, redis.Options{Prefix: base + name})
 		},
 		NewStore: func(t testing.TB) sessionstore.Store {
-			return newStore(t, client, redis.Options{})
+			opts := redis.Options{Prefix: newPrefix(t)}
+			return opener.Track(newStore(t, client, opts), func(t testing.TB) sessionstore.Store {
+				s, err := redis.New(client, opts) // another client's store on the same keys
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			})
 		},
+		OpenAgain: opener.OpenAgain,
 		MaxDataSize:     redis.DefaultMaxDataSize,
 		ExpiryPrecision: 0, // Load checks the expiry itself
 		NewUnreachableStore: func(t testing.TB) sessionstore.Store {

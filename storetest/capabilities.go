@@ -30,7 +30,12 @@ func (s *suite) touchChecks() []check {
 		{name: "zero expiry reports true and removes the record", run: s.touchZero},
 		{name: "the expiry the record already has reports true and keeps it", run: s.touchSame},
 		{name: "expiry after 2262 keeps the record", run: s.touchFarFuture},
+		{name: "expiries at MaxExpiry, a nanosecond either side and past the year 9999 keep the record", run: s.touchEdgeExpiries},
+		{name: "expiry in the past on a missing id reports false", run: s.touchPastMissing},
 		{name: "does not reach another store's record", run: s.touchIsolated},
+	}
+	if s.probe.swapper != nil {
+		checks = append(checks, check{name: "a record removed by a conditional delete reports false and creates nothing", run: s.touchSwapDeleted})
 	}
 	if s.probe.swapper != nil {
 		checks = append(checks, check{name: "the version loaded after Touch still swaps", run: s.touchThenSwap})
@@ -190,10 +195,45 @@ func (s *suite) touchFarFuture(t tester, st *store) {
 	}
 }
 
+func (s *suite) touchEdgeExpiries(t tester, st *store) {
+	for _, e := range edgeExpiries {
+		data := payload(e.label, 20)
+		s.save(t, st, e.label, data, time.Now().Add(longLife))
+		if !s.touch(t, st, e.label, e.expiry) {
+			t.Errorf("Touch of a live id to %s = false; want true", e.label)
+		}
+		rec, found := s.load(t, st, e.label)
+		if !found || !bytes.Equal(rec.Data, data) {
+			t.Errorf("Load after Touch to %s = %s, found %v; want %s", e.label, describe(rec.Data), found, describe(data))
+		}
+	}
+}
+
+func (s *suite) touchPastMissing(t tester, st *store) {
+	for _, past := range []time.Time{time.Now().Add(-time.Minute), {}} {
+		if s.touch(t, st, "never-saved", past) {
+			t.Errorf("Touch of a missing id to %v = true; want false: no record existed", past)
+		}
+	}
+}
+
 func (s *suite) touchIsolated(t tester, a *store) {
 	b := s.newStore(t)
 	s.save(t, a, "shared", payload("a", 30), time.Now().Add(longLife))
 	s.wantTouchCreatesNothing(t, b, "shared")
+}
+
+// touchSwapDeleted touches a record a conditional delete removed: a store
+// that leaves a tombstone row must not take it for a live record.
+func (s *suite) touchSwapDeleted(t tester, st *store) {
+	s.save(t, st, "id", payload("id", 30), time.Now().Add(longLife))
+	if !s.cas(t, st, "id", s.version(t, st, "id"), nil, time.Now().Add(-time.Minute)) {
+		t.Fatalf("CompareAndSwap over the loaded version into the past = false; want true")
+	}
+	s.wantTouchCreatesNothing(t, st, "id")
+	if st.countable() {
+		s.wantCount(t, st, 0)
+	}
 }
 
 func (s *suite) touchThenSwap(t tester, st *store) {
@@ -213,7 +253,7 @@ func (s *suite) swapChecks() []check {
 		{name: "loaded versions are non-zero", run: s.swapNonZero},
 		{name: "version 0 writes only when no live record exists", run: s.swapZero},
 		{name: "version 0 writes over a deleted record", run: s.swapZeroDeleted},
-		{name: "version 0 writes over an expired record", clock: true, run: s.swapZeroExpired},
+		{name: "version 0 writes over an expired record, with a new version", clock: true, run: s.swapZeroExpired},
 		{name: "version 0 writes over a record saved with an expiry in the past", run: s.swapZeroPast},
 		{name: "the loaded version writes data and expiry and changes the version", run: s.swapLoaded},
 		{name: "a stale version reports false with nil error and writes nothing", run: s.swapStale},
@@ -233,7 +273,12 @@ func (s *suite) swapChecks() []check {
 		{name: "zero expiry leaves the id gone", run: s.swapZeroTime},
 		{name: "a conditional delete with a stale version leaves the record as it was", run: s.swapDeleteStale},
 		{name: "a conditional delete with version 0 leaves a live record as it was", run: s.swapDeleteZero},
+		{name: "a conditional delete with version 0 of an id with no live record reports true", run: s.swapDeleteZeroMissing},
+		{name: "the data already stored, swapped, gets a new version", run: s.swapSameData},
 		{name: "expiry after 2262 keeps the record", run: s.swapFarFuture},
+		{name: "expiries at MaxExpiry, a nanosecond either side and past the year 9999 keep the record", run: s.swapEdgeExpiries},
+		{name: "data of MaxDataSize and empty data round-trip", run: s.swapSizes},
+		{name: "a losing swap of data over MaxDataSize fails with ErrTooLarge too", run: s.swapTooLargeLosing},
 		{name: "version 0 ignores another store's record", run: s.swapIsolated},
 	}
 }
@@ -302,11 +347,20 @@ func (s *suite) swapZeroDeleted(t tester, st *store) {
 	s.wantSwapZero(t, st, "id")
 }
 
+// swapZeroExpired swaps version 0 over a record that expired: it writes, and
+// the record it writes has a new version, over which the expired record's
+// version does not swap (a store that updates the expired row in place may
+// keep its version).
 func (s *suite) swapZeroExpired(t tester, st *store) {
 	expiry := time.Now().Add(shortLife)
 	s.save(t, st, "id", payload("old", 10), expiry)
+	old := s.version(t, st, "id")
 	sleepUntil(t, s.goneAt(expiry))
 	s.wantSwapZero(t, st, "id")
+	if v := s.version(t, st, "id"); v == old {
+		t.Errorf("Version of the record version 0 wrote over an expired one = %d, the expired record's; want a new version", v)
+	}
+	s.wantNoSwap(t, st, "id", old, "the version of the expired record", payload("new", 10), s.mustLoad(t, st, "id").Expiry)
 }
 
 func (s *suite) swapZeroPast(t tester, st *store) {
@@ -533,6 +587,42 @@ func (s *suite) swapDeleteZero(t tester, st *store) {
 	s.wantRecord(t, st, "id", data, expiry)
 }
 
+// swapDeleteZeroMissing deletes, with version 0, ids with no live record:
+// the condition "no live record" holds, so the swap wins, and the id is
+// gone, as asked (the Manager's owner index counts on the answer).
+func (s *suite) swapDeleteZeroMissing(t tester, st *store) {
+	s.save(t, st, "deleted", payload("deleted", 10), time.Now().Add(longLife))
+	if err := st.Delete(t.Context(), "deleted"); err != nil {
+		t.Fatalf("Delete = %v", err)
+	}
+	for _, id := range []string{"never-saved", "deleted"} {
+		for _, past := range []time.Time{time.Now().Add(-time.Minute), {}} {
+			if !s.cas(t, st, id, 0, nil, past) {
+				t.Errorf("CompareAndSwap(%q) with version 0 and expiry %v, no live record = false; want true", id, past)
+			}
+			s.wantGone(t, st, id)
+		}
+	}
+	if st.countable() {
+		s.wantCount(t, st, 0)
+	}
+}
+
+// swapSameData swaps in the data the record holds: a version counts writes,
+// so it changes, and the version read before no longer swaps.
+func (s *suite) swapSameData(t tester, st *store) {
+	data, expiry := payload("same", 10), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	old := s.version(t, st, "id")
+	if !s.cas(t, st, "id", old, data, expiry) {
+		t.Fatalf("CompareAndSwap over the loaded version = false; want true")
+	}
+	if v := s.version(t, st, "id"); v == old {
+		t.Errorf("Version after swapping in the same data = %d, unchanged; want a new version", v)
+	}
+	s.wantNoSwap(t, st, "id", old, "the version read before a swap of the same data", data, expiry)
+}
+
 func (s *suite) swapFarFuture(t tester, st *store) {
 	data := payload("far", 10)
 	if !s.cas(t, st, "id", 0, data, farFuture) {
@@ -545,6 +635,47 @@ func (s *suite) swapFarFuture(t tester, st *store) {
 		t.Fatalf("CompareAndSwap over the loaded version of a record expiring in %v = false; want true", farFuture)
 	}
 	s.wantFarFuture(t, st, "id", data)
+}
+
+func (s *suite) swapEdgeExpiries(t tester, st *store) {
+	for _, e := range edgeExpiries {
+		data := payload(e.label, 20)
+		if !s.cas(t, st, e.label, 0, data, e.expiry) {
+			t.Errorf("CompareAndSwap with version 0 of a new id, expiry %s = false; want true", e.label)
+			continue
+		}
+		s.wantEdgeExpiry(t, st, e.label, data, e.expiry)
+	}
+}
+
+func (s *suite) swapSizes(t tester, st *store) {
+	expiry := time.Now().Add(longLife)
+	for _, data := range [][]byte{payload("max", s.maxSize()), {}} {
+		s.save(t, st, "id", payload("before", 10), expiry)
+		if !s.cas(t, st, "id", s.version(t, st, "id"), data, expiry) {
+			t.Fatalf("CompareAndSwap of %d bytes over the loaded version = false; want true", len(data))
+		}
+		s.wantRecord(t, st, "id", data, expiry)
+	}
+}
+
+// swapTooLargeLosing swaps oversized data over a version that would lose:
+// the size is checked before anything is sent, so the answer is ErrTooLarge
+// all the same.
+func (s *suite) swapTooLargeLosing(t tester, st *store) {
+	if s.h.MaxDataSize == 0 {
+		t.Skipf("Harness.MaxDataSize is 0: the store has no maximum")
+	}
+	data, expiry := payload("kept", 100), time.Now().Add(longLife)
+	s.save(t, st, "id", data, expiry)
+	big := payload("big", s.h.MaxDataSize+1)
+	for _, v := range []uint64{0, s.version(t, st, "id") + 1} {
+		ok, err := st.swapper.CompareAndSwap(t.Context(), "id", v, big, expiry)
+		if ok || !errors.Is(err, sessionstore.ErrTooLarge) {
+			t.Errorf("CompareAndSwap of %d bytes over version %d, which would lose = %v, %v; want false and an error wrapping ErrTooLarge", len(big), v, ok, err)
+		}
+	}
+	s.wantRecord(t, st, "id", data, expiry)
 }
 
 // wantNoSwap checks that a swap of id over version writes nothing: id keeps
@@ -790,6 +921,7 @@ func (s *suite) countChecks() []check {
 	return []check{
 		{name: "counts the live records", run: s.countLive},
 		{name: "excludes expired records", clock: true, run: s.countExpired},
+		{name: "excludes records whose expiry Touch or CompareAndSwap moved earlier", clock: true, run: s.countMovedEarlier},
 		{name: "counts only this store's records", run: s.countIsolated},
 	}
 }
@@ -825,6 +957,34 @@ func (s *suite) countExpired(t tester, st *store) {
 	s.wantCount(t, st, countRecords)
 }
 
+// countMovedEarlier moves the expiries of long-lived records earlier, with
+// Touch and with CompareAndSwap, and waits for them: a store whose index of
+// expiries (a sorted set, an expiry column read by Count) one of them
+// forgets to update counts and visits them still.
+func (s *suite) countMovedEarlier(t tester, st *store) {
+	if st.toucher == nil && st.swapper == nil {
+		t.Skipf("the store implements neither Toucher nor Swapper")
+	}
+	live := payload("live", 10)
+	s.save(t, st, "live", live, time.Now().Add(longLife))
+	expiry := time.Now().Add(shortLife)
+	if st.toucher != nil {
+		s.save(t, st, "touched", payload("touched", 10), time.Now().Add(longLife))
+		s.touch(t, st, "touched", expiry)
+	}
+	if st.swapper != nil {
+		s.save(t, st, "swapped", payload("swapped", 10), time.Now().Add(longLife))
+		if !s.cas(t, st, "swapped", s.version(t, st, "swapped"), payload("swapped", 10), expiry) {
+			t.Fatalf("CompareAndSwap over the loaded version = false; want true")
+		}
+	}
+	sleepUntil(t, s.goneAt(expiry))
+	s.wantCount(t, st, 1)
+	if st.iterator != nil {
+		s.wantVisits(t, st, map[string][]byte{"live": live})
+	}
+}
+
 func (s *suite) countIsolated(t tester, a *store) {
 	b := s.newStore(t)
 	s.save(t, b, "b", payload("b", 10), time.Now().Add(longLife))
@@ -835,8 +995,9 @@ func (s *suite) countIsolated(t tester, a *store) {
 // sessionstore.
 func (s *suite) closeChecks() []check {
 	return []check{
+		{name: "Close of a store never used returns promptly with nil", run: s.closeUnused},
 		{name: "calling Close twice is safe", run: s.closeTwice},
-		{name: "after Close, calls keep working or fail with ErrClosed", run: s.closeThenCall},
+		{name: "after Close, calls keep working or fail with ErrClosed, and one that returned nil did its work", run: s.closeThenCall},
 		{name: "after Close, no goroutine the store started is left", run: s.closeLeaves},
 	}
 }
@@ -862,15 +1023,21 @@ func (s *suite) closeThenCall(t tester, st *store) {
 	kept, doomed, saved, swapped := payload("kept", 10), payload("doomed", 10), payload("saved", 10), payload("swapped", 10)
 	s.save(t, st, "kept", kept, expiry)
 	s.save(t, st, "doomed", doomed, expiry)
+	var other *store // another client, which sees what the closed store did
+	if s.h.OpenAgain != nil {
+		other = s.openAgain(t, st)
+	}
+	var deleted []string
 	if err := st.closer.Close(); err != nil {
 		t.Errorf("Close = %v; want nil", err)
 	}
-	// call runs one method and reports whether it worked.
+	// call runs one method and reports whether it worked. A call that did
+	// not return ends the check: its results are still being written.
 	call := func(name string, f func() error) bool {
 		t.Helper()
 		var err error
 		if !within(t, promptly, name+" after Close", func() { err = f() }) {
-			return false
+			t.FailNow()
 		}
 		if err != nil && !errors.Is(err, sessionstore.ErrClosed) {
 			t.Errorf("%s after Close = %v; want nil or an error wrapping ErrClosed", name, err)
@@ -893,6 +1060,7 @@ func (s *suite) closeThenCall(t tester, st *store) {
 	}
 	if call("Delete", func() error { return st.Delete(ctx, "doomed") }) {
 		delete(live, "doomed")
+		deleted = append(deleted, "doomed")
 	}
 	if st.toucher != nil {
 		var touched bool
@@ -945,6 +1113,18 @@ func (s *suite) closeThenCall(t tester, st *store) {
 		if call("Count", func() (err error) { n, err = st.counter.Count(ctx); return err }) && n != len(live) {
 			t.Errorf("Count after Close = %d; want %d", n, len(live))
 		}
+	}
+	if other != nil {
+		s.wantThrough(t, other, live, deleted)
+	}
+}
+
+// closeUnused closes a store no call was made on: a store that starts its
+// work lazily must not panic or wait for work that never started.
+func (s *suite) closeUnused(t tester, st *store) {
+	var err error
+	if within(t, promptly, "Close of a store never used", func() { err = st.closer.Close() }) && err != nil {
+		t.Errorf("Close of a store never used = %v; want nil", err)
 	}
 }
 

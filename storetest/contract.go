@@ -27,6 +27,7 @@ func (s *suite) loadChecks() []check {
 		{name: "returns the saved data and expiry", run: s.loadSaved},
 		{name: "returned data is the caller's", run: func(t tester, st *store) { s.loadNoAlias(t, st, 64) }},
 		{name: fmt.Sprintf("returned data is the caller's at %d KiB", bigRecordSize>>10), run: func(t tester, st *store) { s.loadNoAlias(t, st, bigRecordSize) }},
+		{name: "returned data stays the caller's through later writes of every size", run: s.loadKeptThroughWrites},
 	}
 	if s.probe.swapper == nil {
 		checks = append(checks, check{name: "version is zero on a store without CompareAndSwap", run: s.loadVersionZero})
@@ -82,6 +83,37 @@ func (s *suite) loadNoAlias(t tester, st *store, size int) {
 	}
 }
 
+// loadKeptThroughWrites loads records of every size class, then writes
+// records of every size: a store that hands out a pooled buffer and takes
+// it back for a later write changes the Data a caller holds.
+func (s *suite) loadKeptThroughWrites(t tester, st *store) {
+	sizes := []int{1, 64, 65, 3 << 10, 4 << 10, bigRecordSize, s.maxSize()}
+	expiry := time.Now().Add(longLife)
+	type held struct {
+		id         string
+		data, want []byte
+	}
+	var loaded []held
+	for _, n := range sizes {
+		id := fmt.Sprint("loaded ", n)
+		s.save(t, st, id, payload(id, n), expiry)
+		rec := s.mustLoad(t, st, id)
+		loaded = append(loaded, held{id, rec.Data, bytes.Clone(rec.Data)})
+	}
+	for _, n := range sizes {
+		id := fmt.Sprint("written ", n)
+		s.save(t, st, id, payload(id, n), expiry)
+		if st.swapper != nil {
+			s.cas(t, st, id, s.version(t, st, id), payload(id+" swapped", n), expiry)
+		}
+	}
+	for _, h := range loaded {
+		if !bytes.Equal(h.data, h.want) {
+			t.Errorf("the Data Load(%q) returned changed when later records were written: %s; want %s", h.id, describe(h.data), describe(h.want))
+		}
+	}
+}
+
 func (s *suite) loadVersionZero(t tester, st *store) {
 	s.save(t, st, "unversioned", payload("unversioned", 8), time.Now().Add(longLife))
 	if rec := s.mustLoad(t, st, "unversioned"); rec.Version != 0 {
@@ -100,6 +132,7 @@ func (s *suite) saveChecks() []check {
 		{name: "zero expiry removes the record: it is long past, not \"never\"", run: s.saveZero},
 		{name: "zero expiry on a new id stores nothing", run: s.saveZeroNew},
 		{name: "expiry after 2262 keeps the record", run: s.saveFarFuture},
+		{name: "expiries at MaxExpiry, a nanosecond either side and past the year 9999 keep the record", run: s.saveEdgeExpiries},
 		{name: "expiry in the past on a new id stores nothing", run: s.savePastNew},
 		{name: "every byte value round-trips", run: s.saveAllBytes},
 		{name: "empty data round-trips", run: s.saveEmpty},
@@ -195,6 +228,48 @@ func (s *suite) wantFarFuture(t tester, st *store, id string, data []byte) {
 	case !s.sameExpiry(rec.Expiry, farFuture) && rec.Expiry.Before(sessionstore.MaxExpiry.Add(-time.Second)):
 		t.Errorf("Load(%s).Expiry = %v; want %v, or no earlier than sessionstore.MaxExpiry (%v)",
 			quote(id), rec.Expiry, farFuture, sessionstore.MaxExpiry)
+	}
+}
+
+// edgeExpiries are the expiries where a store converting times carelessly
+// breaks: the last nanosecond of UnixNano's range and either side of it,
+// and the years text formats with four digits cannot hold.
+var edgeExpiries = []struct {
+	label  string
+	expiry time.Time
+}{
+	{"MaxExpiry-1ns", sessionstore.MaxExpiry.Add(-1)},
+	{"MaxExpiry", sessionstore.MaxExpiry},
+	{"MaxExpiry+1ns", sessionstore.MaxExpiry.Add(1)},
+	{"the end of 9999", year9999End},
+	{"the year 10000", year10000},
+}
+
+func (s *suite) saveEdgeExpiries(t tester, st *store) {
+	for _, e := range edgeExpiries {
+		data := payload(e.label, 20)
+		if err := st.Save(t.Context(), e.label, data, e.expiry); err != nil {
+			t.Errorf("Save with expiry %s = %v; want nil", e.label, err)
+			continue
+		}
+		s.wantEdgeExpiry(t, st, e.label, data, e.expiry)
+	}
+}
+
+// wantEdgeExpiry reports unless id holds data with expiry, or, for one at
+// or after MaxExpiry, an expiry no earlier than MaxExpiry truncated to the
+// store's precision.
+func (s *suite) wantEdgeExpiry(t tester, st *store, id string, data []byte, expiry time.Time) {
+	t.Helper()
+	m := &model{precision: s.h.ExpiryPrecision}
+	rec, found := s.load(t, st, id)
+	switch {
+	case !found:
+		t.Errorf("Load(%s) = not found; want the record expiring %v", quote(id), expiry)
+	case !bytes.Equal(rec.Data, data):
+		t.Errorf("Load(%s).Data = %s; want %s", quote(id), describe(rec.Data), describe(data))
+	case !m.expiryOK(rec.Expiry, expiry):
+		t.Errorf("Load(%s).Expiry = %v; want %v (one at or after MaxExpiry: no earlier than %v)", quote(id), rec.Expiry, expiry, m.expiryFloor())
 	}
 }
 
@@ -344,8 +419,82 @@ func (s *suite) contextChecks() []check {
 			name: o.name + " failing as its deadline passes during the call wraps context.DeadlineExceeded",
 			run:  func(t tester, st *store) { s.contextDuring(t, st, o) },
 		})
+		for _, c := range causedEnds {
+			checks = append(checks, check{
+				name: o.name + " with a context " + c.label + " fails wrapping " + c.want.Error() + ", not only the cause",
+				run:  func(t tester, st *store) { s.contextCaused(t, st, o, c) },
+			})
+		}
+		checks = append(checks, check{
+			name: o.name + " right after a Load of the id, the context then cancelled, fails with context.Canceled",
+			run:  func(t tester, st *store) { s.contextAfterLoad(t, st, o) },
+		})
 	}
 	return checks
+}
+
+// errCause is the cause the suite ends contexts with: a store reporting
+// context.Cause(ctx) instead of ctx.Err() loses context.Canceled.
+var errCause = errors.New("storetest: the request was abandoned")
+
+// causedEnds are contexts ended with a cause of their own.
+var causedEnds = []struct {
+	label string
+	end   func(parent context.Context) (context.Context, context.CancelFunc)
+	want  error
+}{
+	{"cancelled with a cause", func(parent context.Context) (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancelCause(parent)
+		cancel(errCause)
+		return ctx, func() {}
+	}, context.Canceled},
+	{"past its deadline with a cause", func(parent context.Context) (context.Context, context.CancelFunc) {
+		return context.WithDeadlineCause(parent, time.Now().Add(-time.Second), errCause)
+	}, context.DeadlineExceeded},
+}
+
+// contextCaused calls o with a context ended with a cause: the error must
+// wrap ctx.Err() (what the contract promises), whatever it says of the
+// cause.
+func (s *suite) contextCaused(t tester, st *store, o op, c struct {
+	label string
+	end   func(parent context.Context) (context.Context, context.CancelFunc)
+	want  error
+}) {
+	s.save(t, st, "id", payload("id", 10), time.Now().Add(longLife))
+	ctx, cancel := c.end(t.Context())
+	defer cancel()
+	s.wantEndedCall(t, st, o, ctx, c.want)
+}
+
+// contextAfterLoad loads the id, then cancels the context and calls o: a
+// store answering from what the Load left behind (a cache, a pooled
+// connection's last answer) must still look at the context.
+func (s *suite) contextAfterLoad(t tester, st *store, o op) {
+	s.save(t, st, "id", payload("id", 10), time.Now().Add(longLife))
+	ctx, cancel := context.WithCancel(t.Context())
+	if _, found, err := st.Load(ctx, "id"); err != nil || !found {
+		t.Fatalf("Load = found %v, %v; want the record", found, err)
+	}
+	cancel()
+	s.wantEndedCall(t, st, o, ctx, context.Canceled)
+}
+
+// wantEndedCall calls o with ctx, which has ended: it must fail promptly
+// wrapping want and claim nothing.
+func (s *suite) wantEndedCall(t tester, st *store, o op, ctx context.Context, want error) {
+	t.Helper()
+	var claimed bool
+	var err error
+	if !within(t, promptly, o.name, func() { claimed, err = o.call(ctx, st, "id") }) {
+		return
+	}
+	if !errors.Is(err, want) {
+		t.Errorf("%s = %v; want an error wrapping %v (ctx.Err())", o.name, err, want)
+	}
+	if claimed {
+		t.Errorf("%s %s with a context that had ended", o.name, o.claim)
+	}
 }
 
 // duringAttempts is how many deadlines contextDuring tries, duringStep

@@ -18,15 +18,37 @@
 //	}
 //
 // Run runs one subtest per rule, grouped by method or rule: Load, Save,
-// Delete, Context, IDs, Isolation, Concurrency, Unreachable and Expiry, then
-// one group per optional capability: Touch (Toucher), CompareAndSwap
-// (Swapper), Iterate (Iterator), Count (Counter, or Iterator through
-// sessionstore.Count) and Close (io.Closer). A capability the store does
-// not implement is skipped, saying so. Each subtest is named after the sentence
-// it checks, so go test -v reads like the contract, and any of them can be
-// selected with -run, spaces written as in the name or as underscores:
+// Delete, Context, IDs, Isolation, Concurrency, Unreachable, Expiry and
+// Model, then one group per optional capability: Touch (Toucher),
+// CompareAndSwap (Swapper), Iterate (Iterator), Count (Counter, or Iterator
+// through sessionstore.Count) and Close (io.Closer), and SecondHandle when
+// the harness can open a second handle on a store's data. A capability the
+// store does not implement is skipped, saying so. Each subtest is named
+// after the sentence it checks, so go test -v reads like the contract, and
+// any of them can be selected with -run, spaces written as in the name or as
+// underscores:
 //
 //	go test -run 'TestStore/CompareAndSwap/exactly one' -v
+//
+// # The model
+//
+// The Model group checks the store against a model of the contract rather
+// than against examples. Its first subtest draws random sequences of calls
+// (with pgregory.net/rapid): ids across byte classes and ids careless stores
+// confuse with them, data sizes at every boundary up to MaxDataSize+1,
+// expiries from the zero time to past the year 9999, every kind of
+// CompareAndSwap version, Touch, Iterate and Count, over one or two handles
+// on the same data. When an answer is not one the contract allows, rapid
+// shrinks the sequence to a short one that still fails and prints it, one
+// call a line, with the sentence of the contract it breaks and a
+// -rapid.seed to replay it. Expiry is real time: the model asserts "live"
+// or "gone" only for records whose expiry is comfortably away from the call,
+// so a loaded machine does not fail a correct store. The run length is rapid's
+// -rapid.checks (RAPID_CHECKS, default 100 sequences) and STORETEST_STEPS
+// (the longest sequence, default 40 calls). Its second subtest records
+// concurrent calls on a few ids and checks with
+// github.com/anishathalye/porcupine that some order of them, each taking
+// effect between its start and its return, keeps the contract.
 //
 // Run the suite with -race: the Concurrency subtests and the compare-and-swap
 // race mean most under the race detector.
@@ -52,6 +74,14 @@
 // panic and never report a record found. The calls run in parallel, so the
 // group costs about a second even for a store that waits out every deadline.
 // Without it the Unreachable group is skipped.
+//
+// OpenAgain, when set, returns another store over the data of one NewStore
+// returned: what another process configured alike opens, or the program
+// after a restart. The suite then checks versions, CompareAndSwap, Iterate
+// and Count across the two handles, the records and versions across a
+// Close and reopen, and that a call on a closed store that returned nil did
+// its work. A store whose data lives in the Store value (a memory store)
+// returns that value while it is open, and nil once it is closed.
 //
 // NewNamedStore, when set, returns a store under a name the suite chooses
 // (the store's prefix, table or collection is made from it): the Isolation
@@ -89,7 +119,7 @@
 // without -race: 100 of 100.
 //
 // On an in-memory store the whole suite takes about 7 seconds, most of it
-// waiting for the clock.
+// waiting for the clock, beside which the Model group runs.
 //
 // # Outside go test, and the sessions of a user
 //

@@ -64,6 +64,8 @@ var collidingIDs = []struct{ label, a, b string }{
 	{"256 bytes and their first 255", strings.Repeat("k", 256), strings.Repeat("k", 255)},
 	{"colon and underscore", "a:b", "a_b"},
 	{"slash and underscore", "a/b", "a_b"},
+	{"trailing NUL byte", "a", "a\x00"},
+	{"invalid UTF-8 dropped", "a\xff", "a"},
 }
 
 // invalidIDs must fail on every method with an error wrapping ErrInvalidID.

@@ -113,6 +113,9 @@ const (
 	faultLosesDeadlineMidCall  // reports a deadline passing during a call as a closed connection
 )
 
+// ref returns s, for the wrappers a test puts around a refStore.
+func (s *refStore) ref() *refStore { return s }
+
 func newTable() *table { return &table{records: make(map[string]refRecord)} }
 
 func newRefStore(f fault) *refStore {
@@ -665,6 +668,17 @@ func refHarness(f, dead fault) Harness {
 				named[name] = newTable()
 			}
 			s.tab = named[name]
+			return start(t, s)
+		},
+		// Another handle on a store's table: a store of its own over the
+		// same table, prefix and version counter.
+		OpenAgain: func(t testing.TB, st sessionstore.Store) sessionstore.Store {
+			old, ok := st.(*refStore)
+			if !ok { // a test's wrapper around one (slowLoadStore)
+				old = st.(interface{ ref() *refStore }).ref()
+			}
+			s := newRefStore(f)
+			s.tab, s.prefix = old.tab, old.prefix
 			return start(t, s)
 		},
 		NestedNames: true,

@@ -3,6 +3,7 @@ package storetest
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,6 +73,15 @@ func RunSuite(ctx context.Context, h Harness, report func(Result)) []Result {
 // It serves to run again one failing rule, or to leave out rules a server
 // is known to break.
 func RunRules(ctx context.Context, h Harness, keep func(rule string) bool, report func(Result)) []Result {
+	outsideTests.Do(func() {
+		if !testing.Testing() {
+			// rapid asks testing.Short, which needs testing's flags, and
+			// would write a failing sequence under testdata/ of the
+			// current directory.
+			testing.Init()
+			flag.Set("rapid.nofailfile", "true")
+		}
+	})
 	r := &runReport{report: report}
 	root := newRunT(ctx, nil, "", r)
 	done := make(chan struct{})
@@ -82,6 +92,9 @@ func RunRules(ctx context.Context, h Harness, keep func(rule string) bool, repor
 	<-done
 	return r.results
 }
+
+// outsideTests prepares, once, for running the suite outside go test.
+var outsideTests sync.Once
 
 // runReport collects the results of one RunSuite.
 type runReport struct {

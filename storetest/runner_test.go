@@ -32,7 +32,13 @@ func TestRunSuite(t *testing.T) {
 	for f := range runs {
 		wg.Go(func() {
 			var seen []Result
-			res := RunSuite(t.Context(), refHarness(f.fault, f.dead), func(r Result) { seen = append(seen, r) })
+			// A broken store runs without the model's sequences: a failing
+			// one is shrunk, which takes the CPU the clock rules of the
+			// other suites need (TestUnseen and TestRecorded run them).
+			keep := func(rule string) bool {
+				return f == (faults{noFault, noDeadFault}) || !strings.HasPrefix(rule, "Model/")
+			}
+			res := RunRules(t.Context(), refHarness(f.fault, f.dead), keep, func(r Result) { seen = append(seen, r) })
 			reported.Store(f, seen)
 			mu.Lock()
 			defer mu.Unlock()

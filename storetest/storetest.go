@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,6 +66,18 @@ type Harness struct {
 	// prefix+id and documents that neither prefix may be a prefix of the
 	// other.
 	NestedNames bool
+
+	// OpenAgain, when set, returns another Store over the same data as st,
+	// a store NewStore returned: what another process configured alike
+	// opens (another client of the same server, prefix, table or
+	// collection), or the same program after a restart. The suite calls it
+	// while st is open, and after st was closed, then checks that versions,
+	// CompareAndSwap, Iterate and Count agree across the handles and that a
+	// call on a closed store that returned nil did what it says. It returns
+	// nil where the data does not outlive st (a memory store after Close):
+	// the checks across a restart are then skipped. Without it the
+	// SecondHandle group is skipped.
+	OpenAgain func(t testing.TB, st sessionstore.Store) sessionstore.Store
 }
 
 // Run runs every contract rule as a named subtest, then the subtests of every
@@ -131,6 +144,14 @@ type suite struct {
 	probe *store
 	// only, when set, picks the subtests to run by name.
 	only func(name string) bool
+	// restartable reports that Harness.OpenAgain opens the data of a store
+	// again after it was closed.
+	restartable bool
+	// bytes are what the random sequences write, made once.
+	bytes []byte
+	// mu keeps the harness's constructors from running twice at once when
+	// checks that went parallel make stores.
+	mu sync.Mutex
 }
 
 // skip reports whether the subtest called name is left out of this run.
@@ -172,6 +193,13 @@ func runOnly(t tester, h Harness, only func(name string) bool) {
 	}
 	s := &suite{h: h, only: only}
 	s.probe = s.newStore(t)
+	if h.OpenAgain != nil {
+		st := s.newStore(t)
+		if st.closer != nil {
+			st.closer.Close()
+		}
+		s.restartable = h.OpenAgain(tb(t), st.Store) != nil
+	}
 
 	// The rules of the contract in the docs of package sessionstore: the
 	// Store methods, then the rules every method keeps.
@@ -183,7 +211,10 @@ func runOnly(t tester, h Harness, only func(name string) bool) {
 	s.group(t, "Isolation", s.isolationChecks())
 	s.group(t, "Concurrency", s.concurrencyChecks())
 	s.unreachable(t)
-	s.group(t, "Expiry", s.expiryChecks())
+	// These two wait for the clock most: they run beside each other, once
+	// the groups above and below are done.
+	s.clockGroup(t, "Expiry", s.expiryChecks())
+	s.clockGroup(t, "Model", s.modelChecks())
 
 	// The optional capabilities.
 	p := s.probe
@@ -192,11 +223,14 @@ func runOnly(t tester, h Harness, only func(name string) bool) {
 	s.capability(t, "Iterate", "sessionstore.Iterator", p.iterator != nil, s.iterateChecks())
 	s.capability(t, "Count", "sessionstore.Counter or sessionstore.Iterator", p.countable(), s.countChecks())
 	s.capability(t, "Close", "io.Closer", p.closer != nil, s.closeChecks())
+	s.capability(t, "SecondHandle", "Harness.OpenAgain", h.OpenAgain != nil, s.handleChecks())
 }
 
 // newStore returns a fresh store from the harness.
 func (s *suite) newStore(t tester) *store {
 	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	st := s.h.NewStore(tb(t))
 	if st == nil {
 		t.Fatalf("Harness.NewStore returned nil")
@@ -222,6 +256,19 @@ func (s *suite) group(t tester, name string, checks []check) {
 		return
 	}
 	t.Run(name, func(t tester) { s.runChecks(t, name, checks) })
+}
+
+// clockGroup is group for a group that mostly waits for the clock: it goes
+// parallel, so that it runs beside the other clock groups once the rest of
+// the suite is done.
+func (s *suite) clockGroup(t tester, name string, checks []check) {
+	if !s.anyRun(name, checks) {
+		return
+	}
+	t.Run(name, func(t tester) {
+		t.Parallel()
+		s.runChecks(t, name, checks)
+	})
 }
 
 // anyRun reports whether the run keeps at least one of a group's checks.

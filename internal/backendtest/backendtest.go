@@ -15,6 +15,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/internal/reopen"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
@@ -34,16 +35,24 @@ type Backend struct {
 	// NewStore returns a new, empty store isolated from every other store it
 	// returned (its own prefix, table or collection), removed when t ends.
 	NewStore func(t testing.TB) sessionstore.Store
+
+	// OpenAgain opens another store over the data of one NewStore returned
+	// (storetest.Harness.OpenAgain): another Store value configured alike,
+	// or, for the memory store, the same value while it is open.
+	OpenAgain func(t testing.TB, st sessionstore.Store) sessionstore.Store
 }
+
+// opener remembers how each network store was opened, for OpenAgain.
+var opener reopen.Opener
 
 // All returns every backend, the in-memory one first.
 func All() []Backend {
 	return []Backend{
-		{Name: "memory", NewStore: newMemory},
-		{Name: "redis", NewStore: newRedis},
-		{Name: "postgres", NewStore: newPostgres},
-		{Name: "mongo", NewStore: newMongo},
-		{Name: "memcache", NewStore: newMemcache},
+		{Name: "memory", NewStore: newMemory, OpenAgain: reopen.Same},
+		{Name: "redis", NewStore: newRedis, OpenAgain: opener.OpenAgain},
+		{Name: "postgres", NewStore: newPostgres, OpenAgain: opener.OpenAgain},
+		{Name: "mongo", NewStore: newMongo, OpenAgain: opener.OpenAgain},
+		{Name: "memcache", NewStore: newMemcache, OpenAgain: opener.OpenAgain},
 	}
 }
 
@@ -52,7 +61,7 @@ func All() []Backend {
 // session and its renewal land on different nodes.
 func WithCluster() []Backend {
 	all := All()
-	return append(all[:2:2], append([]Backend{{Name: "redis-cluster", NewStore: newRedisCluster}}, all[2:]...)...)
+	return append(all[:2:2], append([]Backend{{Name: "redis-cluster", NewStore: newRedisCluster, OpenAgain: opener.OpenAgain}}, all[2:]...)...)
 }
 
 // unique returns a name no other store of this run uses: a prefix, table or
@@ -80,6 +89,11 @@ func newRedis(t testing.TB) sessionstore.Store {
 	prefix := unique("session") + ":"
 	s, err := redis.New(client, redis.Options{Prefix: prefix})
 	fatalIf(t, "redis.New", err)
+	opener.Track(s, func(t testing.TB) sessionstore.Store {
+		again, err := redis.New(client, redis.Options{Prefix: prefix})
+		fatalIf(t, "redis.New", err)
+		return again
+	})
 	t.Cleanup(func() {
 		ctx := context.Background()
 		keys, _ := client.Keys(ctx, prefix+"*").Result()
@@ -96,6 +110,11 @@ func newRedisCluster(t testing.TB) sessionstore.Store {
 	prefix := unique("session") + ":"
 	s, err := redis.New(client, redis.Options{Prefix: prefix})
 	fatalIf(t, "redis.New over a cluster", err)
+	opener.Track(s, func(t testing.TB) sessionstore.Store {
+		again, err := redis.New(client, redis.Options{Prefix: prefix})
+		fatalIf(t, "redis.New over a cluster", err)
+		return again
+	})
 	t.Cleanup(func() {
 		ctx := context.Background()
 		client.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
@@ -120,28 +139,41 @@ func newPostgres(t testing.TB) sessionstore.Store {
 		s.Close()
 		pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table)
 	})
-	return s
+	return opener.Track(s, func(t testing.TB) sessionstore.Store {
+		again, err := postgres.New(pool, postgres.Options{Table: table, CleanupInterval: -1})
+		fatalIf(t, "postgres.New", err)
+		t.Cleanup(func() { again.Close() })
+		return again
+	})
 }
 
 func newMongo(t testing.TB) sessionstore.Store {
 	t.Helper()
 	db, _ := mongotest.New(t)
-	s, err := mongo.New(db, mongo.Options{
+	opts := mongo.Options{
 		Collection: unique("sessions"),
 		Logger:     slog.New(slog.DiscardHandler), // the TTL fallback notice is expected here
-	})
-	fatalIf(t, "mongo.New", err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	fatalIf(t, "mongo EnsureIndexes", s.EnsureIndexes(ctx))
-	t.Cleanup(func() { s.Close() })
-	return s
+	}
+	open := func(t testing.TB) sessionstore.Store {
+		s, err := mongo.New(db, opts)
+		fatalIf(t, "mongo.New", err)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		fatalIf(t, "mongo EnsureIndexes", s.EnsureIndexes(ctx))
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	return opener.Track(open(t), open)
 }
 
 func newMemcache(t testing.TB) sessionstore.Store {
 	t.Helper()
 	client, _ := memcachetest.New(t)
-	s, err := memcache.New(client, memcache.Options{Prefix: unique("session") + ":"})
-	fatalIf(t, "memcache.New", err)
-	return s
+	opts := memcache.Options{Prefix: unique("session") + ":"}
+	open := func(t testing.TB) sessionstore.Store {
+		s, err := memcache.New(client, opts)
+		fatalIf(t, "memcache.New", err)
+		return s
+	}
+	return opener.Track(open(t), open)
 }
