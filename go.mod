@@ -2,8 +2,6 @@ module github.com/sessionstore/sessionstore
 
 go 1.26.0
 
-replace github.com/Azure/go-ansiterm => github.com/Azure/go-ansiterm v0.0.0-20250102033503-faa5f7b0171c
-
 require (
 	github.com/Shopify/toxiproxy/v2 v2.12.0
 	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
