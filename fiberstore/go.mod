@@ -2,14 +2,10 @@ module github.com/sessionstore/sessionstore/fiberstore
 
 go 1.26.0
 
-replace github.com/sessionstore/sessionstore => ../
-
-replace github.com/Azure/go-ansiterm => github.com/Azure/go-ansiterm v0.0.0-20250102033503-faa5f7b0171c
-
 require (
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
-	github.com/sessionstore/sessionstore v0.0.0-00010101000000-000000000000
+	github.com/sessionstore/sessionstore v0.1.0
 )
 
 require (

@@ -2,15 +2,11 @@ module github.com/sessionstore/sessionstore/ginstore
 
 go 1.26.0
 
-replace github.com/sessionstore/sessionstore => ../
-
-replace github.com/Azure/go-ansiterm => github.com/Azure/go-ansiterm v0.0.0-20250102033503-faa5f7b0171c
-
 require (
 	github.com/gin-contrib/sessions v1.0.4
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gorilla/sessions v1.4.0
-	github.com/sessionstore/sessionstore v0.0.0-00010101000000-000000000000
+	github.com/sessionstore/sessionstore v0.1.0
 )
 
 require (

@@ -2,13 +2,9 @@ module github.com/sessionstore/sessionstore/internal/echotest
 
 go 1.26.0
 
-replace github.com/sessionstore/sessionstore => ../../
-
-replace github.com/Azure/go-ansiterm => github.com/Azure/go-ansiterm v0.0.0-20250102033503-faa5f7b0171c
-
 require (
 	github.com/labstack/echo/v4 v4.15.0
-	github.com/sessionstore/sessionstore v0.0.0-00010101000000-000000000000
+	github.com/sessionstore/sessionstore v0.1.0
 )
 
 require go.opentelemetry.io/otel/log v1.47.0 // indirect
