@@ -51,6 +51,12 @@ func TestOpenRejectsBadValues(t *testing.T) {
 		{"postgres://h/db?table=", "empty table parameter"},
 		{"memcache://h:11211?prefix=a&b=c", "memcache:// takes no path or query"},
 		{"postgres://h/db?table=a.b.c&sslmode=disable", "more than one dot"},
+		{"mysql:///db", "missing host"},
+		{"mysql://u:secret@h:3306", "want mysql://user:password@host:port/database"},
+		{"mysql://h/a/b", "want mysql://user:password@host:port/database"},
+		{"mysql://h/db?table=", "empty table parameter"},
+		{"mysql://h/db?table=a.b.c", "more than one dot"},
+		{"mysql://u:secret@h/db?timeout=soon", "invalid duration"},
 	} {
 		t.Run(tc.arg, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -87,6 +93,7 @@ func TestOpenFailsAtOnceWithoutServer(t *testing.T) {
 		"redis://" + addr + "/0",
 		"redis+cluster://" + addr,
 		"postgres://u:secret@" + addr + "/db",
+		"mysql://u:secret@" + addr + "/db",
 		"mongodb://" + addr + "/db",
 		"memcache://" + addr,
 	} {
