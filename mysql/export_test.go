@@ -10,12 +10,19 @@ import (
 // goroutine behind.
 func CleanupDone(s *Store) <-chan struct{} { return s.cleanupDone }
 
-// BeginCleanupBatch runs one cleanup batch of s in a transaction with opts
-// and returns that transaction open, with the rows it deleted, so that a
-// test can see what the batch's locks block.
-func BeginCleanupBatch(ctx context.Context, s *Store, opts *sql.TxOptions) (*sql.Tx, int64, error) {
-	return s.deleteBatch(ctx, opts)
+// BeginCleanupBatch runs one cleanup batch of s with its DELETE in a
+// transaction of the server's default isolation, and returns that
+// transaction open with the rows the batch deleted, so that a test can see
+// what the batch's locks block.
+func BeginCleanupBatch(ctx context.Context, s *Store) (*sql.Tx, int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	_, n, err := s.deleteBatch(ctx, tx)
+	if err != nil {
+		tx.Rollback()
+		return nil, 0, err
+	}
+	return tx, n, nil
 }
-
-// CleanupTxOptions are the options of the cleanup's transactions.
-var CleanupTxOptions = cleanupTxOptions

@@ -86,12 +86,20 @@ ON DUPLICATE KEY UPDATE data = VALUES(data), expiry = VALUES(expiry), version = 
 	iterateSQL = `SELECT id, data, expiry, version FROM %[1]s WHERE id > ? AND expiry > ? ORDER BY id LIMIT ?`
 	countSQL   = `SELECT COUNT(*) FROM %[1]s WHERE expiry > ?`
 
-	// cleanupSQL deletes one batch of expired rows, oldest first. It runs in
-	// a READ COMMITTED transaction, where InnoDB takes no gap locks and keeps
-	// locks only on the rows it deletes: writers of live sessions, and new
-	// sessions, never wait for it. The ORDER BY makes the statement
-	// deterministic for statement-based replication.
-	cleanupSQL = `DELETE FROM %[1]s WHERE expiry <= ? ORDER BY expiry, id LIMIT ?`
+	// A cleanup batch reads the ids of expired rows, oldest first, without
+	// a lock (a consistent read), then deletes those rows by primary key,
+	// each checked again under its row lock. It locks nothing but expired
+	// rows: a DELETE ... WHERE expiry <= ? LIMIT n would instead lock the
+	// expiry index up to the first live entry (next-key locks, under the
+	// default REPEATABLE READ), stalling writers that refresh the session
+	// expiring first or create one expiring before it, and deadlocking with
+	// them (a writer locks the row, then its index entry; the range scan
+	// the other way round). The DELETE names the primary key, lest the
+	// optimizer scan a small table whole, locking every row it reads; the
+	// multi-table form is the one both servers take an index hint in.
+	// %[2]s is one placeholder per id.
+	selectExpiredSQL = `SELECT id FROM %[1]s WHERE expiry <= ? ORDER BY expiry LIMIT ?`
+	deleteExpiredSQL = `DELETE s FROM %[1]s AS s FORCE INDEX (PRIMARY) WHERE s.id IN (%[2]s) AND s.expiry <= ?`
 
 	packetSQL = `SELECT @@max_allowed_packet`
 )
@@ -104,9 +112,17 @@ const iteratePageSize = 100
 // them.
 const maxIdentifierLength = 64
 
-// deadlockRetries is how many times a write chosen as a deadlock victim is
-// run again.
-const deadlockRetries = 3
+// A statement InnoDB chose as the victim of a deadlock was rolled back
+// whole, so it is run again, after a random pause of up to
+// deadlockPause × its attempt, at most deadlockRetries times and never past
+// its context. Deadlocks come from InnoDB's duplicate-key checks, which take
+// a shared lock on the row in the way (live or deleted but not yet purged)
+// before the exclusive one a write needs: two such writers of one id can
+// each hold the first and wait for the second.
+const (
+	deadlockRetries = 20
+	deadlockPause   = time.Millisecond
+)
 
 // Error numbers of the server.
 const (
@@ -170,6 +186,7 @@ type Store struct {
 	sql       statements
 	maxData   int          // Options.MaxDataSize or its default
 	limit     atomic.Int64 // maxData capped by max_allowed_packet; 0 until read
+	limitMu   sync.Mutex   // held while reading max_allowed_packet
 	batchSize int
 	now       func() time.Time
 	log       *slog.Logger
@@ -197,8 +214,7 @@ var _ interface {
 // statements holds the SQL of one table, built once in New.
 type statements struct {
 	load, upsert, insert, replaceExpired, live, swap, swapDelete,
-	delete, touch, deleteLive, iterate, count, packet stmt
-	cleanup string // runs in a transaction of its own, unprepared
+	delete, touch, deleteLive, iterate, count, packet, selectExpired stmt
 }
 
 // stmt is one statement of the store. It is prepared the first time it
@@ -255,7 +271,7 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 		iterate:        stmt{query: s.format(iterateSQL)},
 		count:          stmt{query: s.format(countSQL)},
 		packet:         stmt{query: packetSQL},
-		cleanup:        s.format(cleanupSQL),
+		selectExpired:  stmt{query: s.format(selectExpiredSQL)},
 	}
 	if every := cmp.Or(opts.CleanupInterval, DefaultCleanupInterval); every > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -530,60 +546,69 @@ func (s *Store) Close() error {
 // prepared lists every statement the store prepares.
 func (sql *statements) prepared() []*stmt {
 	return []*stmt{&sql.load, &sql.upsert, &sql.insert, &sql.replaceExpired, &sql.live, &sql.swap,
-		&sql.swapDelete, &sql.delete, &sql.touch, &sql.deleteLive, &sql.iterate, &sql.count, &sql.packet}
+		&sql.swapDelete, &sql.delete, &sql.touch, &sql.deleteLive, &sql.iterate, &sql.count, &sql.packet,
+		&sql.selectExpired}
 }
 
 // DeleteExpired deletes the expired rows, in batches of CleanupBatchSize
 // until a batch comes back short, and returns how many it deleted. The
 // background cleanup calls it; call it yourself when that is disabled.
-// Each batch is one DELETE in a READ COMMITTED transaction of its own, so
-// it locks only the expired rows it deletes, never a live row or a gap a
-// new session would be inserted in.
+// A batch reads the ids of expired rows without locking anything, then
+// deletes those rows by primary key: it never locks a live row or a gap a
+// new session would be inserted in, so writers never wait for it.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	var total int64
 	for {
-		n, err := s.cleanupBatch(ctx)
-		total += n
+		found, deleted, err := s.deleteBatch(ctx, nil)
+		total += deleted
 		if err != nil {
 			return total, wrap(ctx, "delete expired", err)
 		}
-		if n < int64(s.batchSize) {
+		if found < s.batchSize {
 			return total, nil
 		}
 	}
 }
 
-// cleanupTxOptions are those of a cleanup batch's transaction: READ
-// COMMITTED, whatever the server's default, so that its DELETE takes no gap
-// locks and keeps no lock on a row it does not delete.
-var cleanupTxOptions = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-
-// cleanupBatch deletes one batch of expired rows.
-func (s *Store) cleanupBatch(ctx context.Context) (int64, error) {
-	tx, n, err := s.deleteBatch(ctx, cleanupTxOptions)
-	if err != nil {
-		return 0, err
-	}
-	return n, tx.Commit()
-}
-
-// deleteBatch begins a transaction with opts and deletes one batch of
-// expired rows in it. It returns the transaction open, unless it failed.
-func (s *Store) deleteBatch(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, int64, error) {
-	tx, err := s.db.BeginTx(ctx, opts)
-	if err != nil {
-		return nil, 0, err
-	}
-	res, err := tx.ExecContext(ctx, s.sql.cleanup, s.nowNanos(), s.batchSize)
-	var n int64
+// deleteBatch deletes one batch of expired rows, through tx when it is not
+// nil, and returns how many expired rows it found and how many of them it
+// deleted (a row refreshed meanwhile is kept).
+func (s *Store) deleteBatch(ctx context.Context, tx *sql.Tx) (found int, deleted int64, err error) {
+	now := s.nowNanos()
+	var ids []any
+	s.closeMu.RLock()
+	rows, err := s.query(ctx, &s.sql.selectExpired, now, s.batchSize)
 	if err == nil {
-		n, err = res.RowsAffected()
+		for rows.Next() {
+			var id []byte
+			if err = rows.Scan(&id); err != nil {
+				break
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		err = cmp.Or(err, rows.Err())
 	}
-	if err != nil {
-		tx.Rollback()
-		return nil, 0, err
+	s.closeMu.RUnlock()
+	if err != nil || len(ids) == 0 {
+		return 0, 0, err
 	}
-	return tx, n, nil
+	q := fmt.Sprintf(deleteExpiredSQL, s.table, strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "))
+	args := append(ids, now)
+	err = retryDeadlock(ctx, func() error {
+		var res sql.Result
+		var err error
+		if tx != nil {
+			res, err = tx.ExecContext(ctx, q, args...)
+		} else {
+			res, err = s.db.ExecContext(ctx, q, args...)
+		}
+		if err == nil {
+			deleted, err = res.RowsAffected()
+		}
+		return err
+	})
+	return len(ids), deleted, err
 }
 
 func (s *Store) cleanupLoop(ctx context.Context, every time.Duration) {
@@ -615,18 +640,34 @@ func (s *Store) checkData(ctx context.Context, id string, data []byte) error {
 	}
 	limit := s.limit.Load()
 	if limit == 0 {
-		var packet int64
-		if err := s.queryRow(ctx, &s.sql.packet, nil, &packet); err != nil {
+		var err error
+		if limit, err = s.readLimit(ctx); err != nil {
 			return fmt.Errorf("read max_allowed_packet: %w", err)
 		}
-		limit = max(min(int64(s.maxData), packet-PacketOverhead), 0)
-		s.limit.Store(max(limit, 1)) // 1, not 0: read once, even on a tiny packet
 	}
 	if int64(len(data)) > limit {
 		return fmt.Errorf("%w: %d bytes, more than %d (the server's max_allowed_packet less %d)",
 			sessionstore.ErrTooLarge, len(data), limit, PacketOverhead)
 	}
 	return nil
+}
+
+// readLimit reads max_allowed_packet, once: the first writes of a store wait
+// for one read rather than each making its own.
+func (s *Store) readLimit(ctx context.Context) (int64, error) {
+	s.limitMu.Lock()
+	defer s.limitMu.Unlock()
+	if limit := s.limit.Load(); limit != 0 {
+		return limit, nil
+	}
+	var packet int64
+	if err := s.queryRow(ctx, &s.sql.packet, nil, &packet); err != nil {
+		return 0, err
+	}
+	// At least 1: 0 means "not read yet", even on the smallest packet.
+	limit := max(min(int64(s.maxData), packet-PacketOverhead), 1)
+	s.limit.Store(limit)
+	return limit, nil
 }
 
 // MaxDataSize returns the largest data Save and CompareAndSwap accept:
@@ -657,17 +698,14 @@ func (s *Store) prepare(ctx context.Context, st *stmt) (*sql.Stmt, error) {
 	return p, nil
 }
 
-// exec runs a write and returns how many rows it changed. A write InnoDB
-// chose as the victim of a deadlock was rolled back whole: it runs again,
-// a few times.
-func (s *Store) exec(ctx context.Context, st *stmt, args ...any) (int64, error) {
+// exec runs a write and returns how many rows it changed; a deadlock
+// victim runs again.
+func (s *Store) exec(ctx context.Context, st *stmt, args ...any) (n int64, err error) {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
-	for attempt := 0; ; attempt++ {
-		var (
-			res sql.Result
-			err error
-		)
+	err = retryDeadlock(ctx, func() error {
+		var res sql.Result
+		var err error
 		if s.closed {
 			res, err = s.db.ExecContext(ctx, st.query, args...)
 		} else {
@@ -676,13 +714,29 @@ func (s *Store) exec(ctx context.Context, st *stmt, args ...any) (int64, error) 
 				res, err = p.ExecContext(ctx, args...)
 			}
 		}
-		if err != nil {
-			if isServerError(err, errLockDeadlock) && attempt < deadlockRetries && ctx.Err() == nil {
-				continue
-			}
-			return 0, err
+		if err == nil {
+			n, err = res.RowsAffected()
 		}
-		return res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// retryDeadlock runs write until it returns anything but a deadlock error,
+// as the comment on deadlockRetries says.
+func retryDeadlock(ctx context.Context, write func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := write()
+		if !isServerError(err, errLockDeadlock) || attempt > deadlockRetries {
+			return err
+		}
+		pause := time.NewTimer(rand.N(time.Duration(attempt) * deadlockPause))
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return err
+		case <-pause.C:
+		}
 	}
 }
 

@@ -40,8 +40,11 @@ var spec = &testservers.Spec{
 	DefaultImage: "mariadb:11",
 	URLEnv:       DSNEnv,
 	Port:         "3306/tcp",
-	// Durability is not under test: no flush at each commit, no binary log.
-	Cmd: []string{"--innodb-flush-log-at-trx-commit=0", "--skip-log-bin", "--innodb-doublewrite=0"},
+	// Durability is not under test: no flush at each commit, no binary log. Parallel tests
+	// of one binary share the server, each with a pool of its own (see OpenDB): the default
+	// of 151 connections is too few.
+	Cmd: []string{"--innodb-flush-log-at-trx-commit=0", "--skip-log-bin", "--innodb-doublewrite=0",
+		"--max-connections=1000"},
 	Env: map[string]string{
 		"MARIADB_ROOT_PASSWORD": Password, "MARIADB_DATABASE": Database,
 		"MYSQL_ROOT_PASSWORD": Password, "MYSQL_DATABASE": Database,
@@ -86,7 +89,14 @@ func Config(t testing.TB, opts ...testservers.Option) (*gomysql.Config, *testser
 	return config(srv.Addr), srv
 }
 
-// OpenDB returns a *sql.DB over cfg, closed when the test ends.
+// MaxConns is the most connections a *sql.DB of OpenDB opens, all of them kept idle once
+// opened: database/sql's defaults (no limit, 2 idle) would let a burst of racing calls
+// exhaust the server's connections and then close all but two, each new connection
+// preparing the store's statements again. An application configures its own the same way.
+const MaxConns = 32
+
+// OpenDB returns a *sql.DB over cfg with at most MaxConns connections, closed when the test
+// ends.
 func OpenDB(t testing.TB, cfg *gomysql.Config) *sql.DB {
 	t.Helper()
 	connector, err := gomysql.NewConnector(cfg)
@@ -94,6 +104,8 @@ func OpenDB(t testing.TB, cfg *gomysql.Config) *sql.DB {
 		t.Fatalf("mysqltest: %v", err)
 	}
 	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(MaxConns)
+	db.SetMaxIdleConns(MaxConns)
 	t.Cleanup(func() { db.Close() })
 	return db
 }
