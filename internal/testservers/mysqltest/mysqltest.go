@@ -54,6 +54,12 @@ var spec = &testservers.Spec{
 	Ping: ping,
 }
 
+// AddrConfig returns the driver configuration of a server of this package's container at
+// addr: its root user and password, and the database Database. A test that dials the server
+// through a proxy of its own, or from a process of its own, uses it with the proxy's
+// address.
+func AddrConfig(addr string) *gomysql.Config { return config(addr) }
+
 // config is the driver configuration of the container's server at addr.
 func config(addr string) *gomysql.Config {
 	cfg := gomysql.NewConfig()
