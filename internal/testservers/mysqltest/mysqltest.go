@@ -43,8 +43,7 @@ var spec = &testservers.Spec{
 	// Durability is not under test: no flush at each commit, no binary log. Parallel tests
 	// of one binary share the server, each with a pool of its own (see OpenDB): the default
 	// of 151 connections is too few.
-	Cmd: []string{"--innodb-flush-log-at-trx-commit=0", "--skip-log-bin", "--innodb-doublewrite=0",
-		"--max-connections=1000"},
+	Cmd: []string{"--innodb-flush-log-at-trx-commit=0", "--skip-log-bin", "--max-connections=1000"},
 	Env: map[string]string{
 		"MARIADB_ROOT_PASSWORD": Password, "MARIADB_DATABASE": Database,
 		"MYSQL_ROOT_PASSWORD": Password, "MYSQL_DATABASE": Database,
