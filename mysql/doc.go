@@ -61,11 +61,15 @@
 // Expired rows are deleted by a background goroutine every
 // Options.CleanupInterval (default 5 minutes), in batches of
 // Options.CleanupBatchSize rows (default 1000) repeated until a batch comes
-// back short. Each batch is one DELETE ... ORDER BY expiry LIMIT n in a READ
-// COMMITTED transaction of its own, whatever the server's default isolation:
-// InnoDB then takes no gap locks and holds locks only on the expired rows it
-// deletes, so requests writing live sessions, and new sessions, never wait
-// for it. Its errors are logged with log/slog (Options.Logger).
+// back short. A batch reads the ids of the oldest expired rows without
+// taking a lock, then deletes those rows by primary key, each checked again
+// under its row lock: it locks nothing but expired rows, so requests writing
+// live sessions, and new sessions, never wait for it. (A plain DELETE ...
+// WHERE expiry <= ? LIMIT n would lock the expiry index up to the first live
+// entry under the default REPEATABLE READ, stalling the writers of the
+// session expiring first and of new sessions expiring before it, and
+// deadlocking with them.) Its errors are logged with log/slog
+// (Options.Logger).
 // [Store.Close] stops it and waits for it. With many processes sharing one
 // table, every process cleans up; that is harmless, but a negative
 // CleanupInterval disables the goroutine and [Store.DeleteExpired] can be
@@ -98,8 +102,11 @@
 // change; for the same reason a Touch that keeps the expiry it finds gives
 // the record a new version.
 //
-// A statement InnoDB rolls back as the victim of a deadlock (error 1213) is
-// run again, up to three times: it changed nothing.
+// A statement InnoDB rolls back as the victim of a deadlock (error 1213)
+// changed nothing and is run again, after a short random pause, up to 20
+// times and never past its context. Two writers of one id can deadlock in
+// InnoDB's duplicate-key check, which takes a shared lock on the row before
+// the exclusive one the write needs.
 //
 // # Errors and cancellation
 //
