@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"errors"
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"strings"
 	"testing"
@@ -134,6 +135,9 @@ func TestHint(t *testing.T) {
 		{errors.New("NOAUTH Authentication required."), "put it in the URL"},
 		{errors.New("connection() error occurred during connection handshake: auth error: sasl conversation error"), "check the user name and password"},
 		{&pgconn.PgError{Code: "42P01"}, "check the table name"},
+		{&gomysql.MySQLError{Number: 1045}, "check the user name and password"},
+		{&gomysql.MySQLError{Number: 1049}, "check the database name"},
+		{&gomysql.MySQLError{Number: 1146}, "check the table name"},
 		{context.DeadlineExceeded, "raise -timeout"},
 	} {
 		if got := Hint(fmt.Errorf("wrapped: %w", tc.err)); !strings.Contains(got, tc.want) {
