@@ -186,7 +186,7 @@ type Store struct {
 	sql       statements
 	maxData   int          // Options.MaxDataSize or its default
 	limit     atomic.Int64 // maxData capped by max_allowed_packet; 0 until read
-	limitMu   sync.Mutex   // held while reading max_allowed_packet
+	limitMu   ctxMutex     // held while reading max_allowed_packet
 	batchSize int
 	now       func() time.Time
 	log       *slog.Logger
@@ -223,7 +223,7 @@ type statements struct {
 // prepare, an execute and a close, where a prepared one is one round trip.
 type stmt struct {
 	query    string
-	mu       sync.Mutex // held while preparing
+	mu       ctxMutex // held while preparing
 	prepared atomic.Pointer[sql.Stmt]
 }
 
@@ -248,6 +248,7 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 		table:     table,
 		maxData:   cmp.Or(opts.MaxDataSize, DefaultMaxDataSize),
 		batchSize: cmp.Or(opts.CleanupBatchSize, DefaultCleanupBatchSize),
+		limitMu:   newCtxMutex(),
 		now:       opts.Now,
 		log:       opts.Logger,
 	}
@@ -272,6 +273,9 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 		count:          stmt{query: s.format(countSQL)},
 		packet:         stmt{query: packetSQL},
 		selectExpired:  stmt{query: s.format(selectExpiredSQL)},
+	}
+	for _, st := range s.sql.prepared() {
+		st.mu = newCtxMutex()
 	}
 	if every := cmp.Or(opts.CleanupInterval, DefaultCleanupInterval); every > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -655,8 +659,10 @@ func (s *Store) checkData(ctx context.Context, id string, data []byte) error {
 // readLimit reads max_allowed_packet, once: the first writes of a store wait
 // for one read rather than each making its own.
 func (s *Store) readLimit(ctx context.Context) (int64, error) {
-	s.limitMu.Lock()
-	defer s.limitMu.Unlock()
+	if err := s.limitMu.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.limitMu.unlock()
 	if limit := s.limit.Load(); limit != 0 {
 		return limit, nil
 	}
@@ -685,8 +691,10 @@ func (s *Store) prepare(ctx context.Context, st *stmt) (*sql.Stmt, error) {
 	if p := st.prepared.Load(); p != nil {
 		return p, nil
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	if err := st.mu.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer st.mu.unlock()
 	if p := st.prepared.Load(); p != nil {
 		return p, nil
 	}
@@ -767,6 +775,26 @@ func (s *Store) queryRow(ctx context.Context, st *stmt, args []any, dest ...any)
 	}
 	return p.QueryRowContext(ctx, args...).Scan(dest...)
 }
+
+// ctxMutex is a mutex whose lock gives up when the context ends: the first
+// calls of a store wait for one of them to prepare a statement or read
+// max_allowed_packet, and a call with a shorter deadline must not wait for
+// another's longer one when the server hangs. The zero value is not ready:
+// make it with newCtxMutex.
+type ctxMutex chan struct{}
+
+func newCtxMutex() ctxMutex { return make(ctxMutex, 1) }
+
+func (m ctxMutex) lock(ctx context.Context) error {
+	select {
+	case m <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m ctxMutex) unlock() { <-m }
 
 // nowNanos is now in the unit of the expiry column.
 func (s *Store) nowNanos() int64 { return s.now().UnixNano() }

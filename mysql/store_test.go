@@ -897,3 +897,62 @@ func TestDeadlockVictimsRunAgain(t *testing.T) {
 		t.Logf("%d deadlocks, every victim run again", deadlocks()-before)
 	}
 }
+
+// The first calls of a store wait for one of them to prepare each statement;
+// a call whose context ends meanwhile returns then, not when the one
+// preparing gives up. A server that accepts connections and never answers
+// holds the first call until its long deadline.
+func TestFirstCallsKeepTheirDeadlines(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		held []net.Conn // accepted, never answered, not even with the handshake
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		l.Close()
+		<-done
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	cfg := mysqltest.AddrConfig(l.Addr().String())
+	db := mysqltest.OpenDB(t, cfg)
+	s, err := mysql.New(db, mysql.Options{CleanupInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, cancelLong := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelLong()
+	first := make(chan error, 1)
+	go func() { _, _, err := s.Load(long, "id"); first <- err }()
+	time.Sleep(100 * time.Millisecond) // the first call is preparing by now
+
+	short, cancelShort := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancelShort()
+	start := time.Now()
+	_, _, err = s.Load(short, "id")
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("a Load with a 200 ms deadline returned after %v, behind another call's preparation", took)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Load = %v; want its own deadline", err)
+	}
+	cancelLong()
+	<-first
+}
