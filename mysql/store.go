@@ -527,8 +527,9 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 
 // Close stops the background cleanup and waits for it to finish, then
 // releases the store's prepared statements once the calls using them have
-// returned. It leaves db open, and the Store keeps serving calls, each then
-// prepared, run and closed by database/sql. Calling it again does nothing.
+// returned (calls made meanwhile wait for that too). It leaves db open, and
+// the Store keeps serving calls, each then prepared, run and closed by
+// database/sql. Calling it again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.stopCleanup != nil {
