@@ -14,6 +14,7 @@ import (
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/memory"
 	"github.com/sessionstore/sessionstore/mongo"
+	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
 	"github.com/sessionstore/sessionstore/storetest"
@@ -26,6 +27,7 @@ var maxDataSize = map[string]int{
 	"postgres": postgres.DefaultMaxDataSize,
 	"mongo":    mongo.DefaultMaxDataSize,
 	"memcache": memcache.DefaultMaxDataSize,
+	"mysql":    mysql.DefaultMaxDataSize,
 }
 
 // quietLogger drops the warnings of tests that provoke them on purpose.

@@ -9,6 +9,7 @@ import (
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/memory"
 	"github.com/sessionstore/sessionstore/mongo"
+	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/otelsession"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
@@ -21,6 +22,7 @@ var maxDataSize = map[string]int{
 	"postgres": postgres.DefaultMaxDataSize,
 	"mongo":    mongo.DefaultMaxDataSize,
 	"memcache": memcache.DefaultMaxDataSize,
+	"mysql":    mysql.DefaultMaxDataSize,
 }
 
 // TestConformance runs the conformance suite over an instrumented store on

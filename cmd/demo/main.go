@@ -31,15 +31,16 @@
 //	redis://[user:password@]host:port[/db]                    one Redis server; rediss:// for TLS
 //	redis+cluster://[user:password@]host:port[,host:port...]  Redis Cluster, found from these nodes
 //	postgres://[user:password@]host:port/database             PostgreSQL (or postgresql://); creates table "sessions"
+//	mysql://[user:password@]host[:port]/database              MySQL or MariaDB; creates table "sessions"; driver parameters as in its DSN
 //	mongodb://[user:password@]host:port[/database]            MongoDB (or mongodb+srv://); database "sessionstore" unless named
 //	memcache://host:port[,host:port...]                       memcached, keys spread over the servers
 //
 // The demo pings the store's servers at start, so a wrong address fails at
-// once, and creates what the store needs (the PostgreSQL table, the MongoDB
-// indexes) if it is missing. The query parameters of redis://, postgres://
-// and mongodb:// URLs pass through to their drivers (go-redis, pgx, the
-// MongoDB driver), which document them; redis+cluster:// and memcache://
-// take none.
+// once, and creates what the store needs (the PostgreSQL or MySQL table, the
+// MongoDB indexes) if it is missing. The query parameters of redis://,
+// postgres://, mysql:// and mongodb:// URLs pass through to their drivers
+// (go-redis, pgx, go-sql-driver/mysql, the MongoDB driver), which document
+// them; redis+cluster:// and memcache:// take none.
 //
 // -metrics instruments the Manager and its store with package otelsession
 // and serves their metrics at /metrics in the Prometheus text format,

@@ -16,10 +16,12 @@ import (
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
+	"github.com/sessionstore/sessionstore/internal/testservers/mysqltest"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
 	"github.com/sessionstore/sessionstore/internal/testservers/redistest"
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/mongo"
+	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
 )
@@ -36,7 +38,7 @@ func TestBadStoreListsAcceptedForms(t *testing.T) {
 	if !strings.HasPrefix(msg, "-store sqlite://u:xxxxx@x: unknown scheme") {
 		t.Errorf("error %q does not start with the value and the reason", msg)
 	}
-	for _, form := range []string{"memory", "redis://", "redis+cluster://", "postgres://", "mongodb://", "memcache://host:port"} {
+	for _, form := range []string{"memory", "redis://", "redis+cluster://", "postgres://", "mongodb://", "memcache://host:port", "mysql://"} {
 		if !strings.Contains(msg, "accepted forms:\n") || !strings.Contains(msg, "\n  "+form) {
 			t.Errorf("error %q does not list the form %s", msg, form)
 		}
@@ -125,6 +127,11 @@ func TestDemoOnEachBackend(t *testing.T) {
 			st, err := memcache.New(c, memcache.Options{})
 			return "memcache://" + srv.Addr, testStore(t, st, err)
 		}},
+		{"mysql", func(t *testing.T) (string, sessionstore.Store) {
+			db, srv := mysqltest.New(t)
+			st, err := mysql.New(db, mysql.Options{CleanupInterval: -1})
+			return "mysql://root:" + mysqltest.Password + "@" + srv.Addr + "/" + mysqltest.Database, testStore(t, st, err)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -133,7 +140,7 @@ func TestDemoOnEachBackend(t *testing.T) {
 			if want := "(store: " + shownStore(arg) + ")"; !strings.Contains(d.banner, want) {
 				t.Errorf("first line %q: want %q", d.banner, want)
 			}
-			if strings.Contains(d.banner, ":postgres@") {
+			if strings.Contains(d.banner, ":postgres@") || strings.Contains(d.banner, ":"+mysqltest.Password+"@") {
 				t.Errorf("first line %q shows the password", d.banner)
 			}
 			walkLoginFlow(t, d.url, storedIn(t, st))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
+	"github.com/sessionstore/sessionstore/internal/testservers/mysqltest"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
 	"github.com/sessionstore/sessionstore/internal/testservers/redistest"
 	"github.com/sessionstore/sessionstore/memory"
@@ -170,6 +171,21 @@ func leftovers(t *testing.T, backend, u, pattern string) []string {
 	case "postgres":
 		pool, _ := pgtest.New(t)
 		rows, err := pool.Query(ctx, "SELECT tablename FROM pg_tables WHERE tablename LIKE $1", pattern+"%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var names []string
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			names = append(names, n)
+		}
+		return names
+	case "mysql":
+		db, _ := mysqltest.New(t)
+		rows, err := db.QueryContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE ?",
+			mysqltest.Database, pattern+"%")
 		if err != nil {
 			t.Fatal(err)
 		}

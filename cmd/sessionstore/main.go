@@ -24,6 +24,7 @@
 //	redis://[user:password@]host:port[/db]                    one Redis server; rediss:// for TLS
 //	redis+cluster://[user:password@]host:port[,host:port...]  Redis Cluster, found from these nodes
 //	postgres://[user:password@]host:port/database             PostgreSQL (or postgresql://); creates table "sessions"
+//	mysql://[user:password@]host[:port]/database              MySQL or MariaDB; creates table "sessions"; driver parameters as in its DSN
 //	mongodb://[user:password@]host:port[/database]            MongoDB (or mongodb+srv://); database "sessionstore" unless named
 //	memcache://host:port[,host:port...]                       memcached, keys spread over the servers
 //
@@ -32,10 +33,11 @@
 //
 //	?prefix=P       redis, redis+cluster, memcache: the key prefix (default "session:")
 //	?table=T        postgres: the table, optionally schema.table (default "sessions")
+//	?table=T        mysql: the table, optionally database.table (default "sessions")
 //	?collection=C   mongodb: the collection (default "sessions")
 //
 // Only copy creates anything (the destination's table or indexes); the other
-// commands fail on a missing PostgreSQL table. bench and check work in a
+// commands fail on a missing PostgreSQL or MySQL table. bench and check work in a
 // prefix, table or collection of their own and remove it afterwards.
 //
 // Exit status:

@@ -22,6 +22,7 @@ import (
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
+	"github.com/sessionstore/sessionstore/internal/testservers/mysqltest"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
 	"github.com/sessionstore/sessionstore/internal/testservers/redistest"
 )
@@ -97,6 +98,10 @@ func backends() []backend {
 			_, srv := memcachetest.New(t)
 			return "memcache://" + srv.Addr + "?prefix=" + unique() + ":"
 		}, false},
+		{"mysql", func(t *testing.T) string {
+			_, srv := mysqltest.New(t)
+			return "mysql://root:" + mysqltest.Password + "@" + srv.Addr + "/" + mysqltest.Database + "?table=" + unique()
+		}, true},
 	}
 }
 

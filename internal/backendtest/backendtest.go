@@ -18,18 +18,21 @@ import (
 	"github.com/sessionstore/sessionstore/internal/reopen"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
+	"github.com/sessionstore/sessionstore/internal/testservers/mysqltest"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
 	"github.com/sessionstore/sessionstore/internal/testservers/redistest"
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/memory"
 	"github.com/sessionstore/sessionstore/mongo"
+	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
 )
 
 // Backend names one backend and opens stores of it.
 type Backend struct {
-	// Name is the backend's package name: memory, redis, postgres, mongo, memcache.
+	// Name is the backend's package name: memory, redis, postgres, mongo, memcache,
+	// mysql.
 	Name string
 
 	// NewStore returns a new, empty store isolated from every other store it
@@ -53,6 +56,7 @@ func All() []Backend {
 		{Name: "postgres", NewStore: newPostgres, OpenAgain: opener.OpenAgain},
 		{Name: "mongo", NewStore: newMongo, OpenAgain: opener.OpenAgain},
 		{Name: "memcache", NewStore: newMemcache, OpenAgain: opener.OpenAgain},
+		{Name: "mysql", NewStore: newMySQL, OpenAgain: opener.OpenAgain},
 	}
 }
 
@@ -176,4 +180,23 @@ func newMemcache(t testing.TB) sessionstore.Store {
 		return s
 	}
 	return opener.Track(open(t), open)
+}
+
+func newMySQL(t testing.TB) sessionstore.Store {
+	t.Helper()
+	db, _ := mysqltest.New(t)
+	table := unique("sessions")
+	s, err := mysql.New(db, mysql.Options{Table: table, CleanupInterval: -1})
+	fatalIf(t, "mysql.New", err)
+	fatalIf(t, "mysql CreateTable", s.CreateTable(context.Background()))
+	t.Cleanup(func() {
+		s.Close()
+		db.Exec("DROP TABLE IF EXISTS `" + table + "`")
+	})
+	return opener.Track(s, func(t testing.TB) sessionstore.Store {
+		again, err := mysql.New(db, mysql.Options{Table: table, CleanupInterval: -1})
+		fatalIf(t, "mysql.New", err)
+		t.Cleanup(func() { again.Close() })
+		return again
+	})
 }

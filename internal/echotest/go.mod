@@ -7,7 +7,11 @@ require (
 	github.com/sessionstore/sessionstore v0.1.0
 )
 
-require go.opentelemetry.io/otel/log v1.47.0 // indirect
+require (
+	filippo.io/edwards25519 v1.2.0 // indirect
+	github.com/go-sql-driver/mysql v1.10.2 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+)
 
 require (
 	dario.cat/mergo v1.0.2 // indirect

@@ -25,7 +25,7 @@ func TestPoolExhaustion(t *testing.T) {
 		pool    int
 		latency int // ms added to every answer
 	}{{4, 0}, {4, 10}, {32, 10}}
-	for _, tg := range []target{redisTarget, postgresTarget} {
+	for _, tg := range []target{redisTarget, postgresTarget, mysqlTarget} {
 		t.Run(tg.name, func(t *testing.T) {
 			t.Parallel()
 			upstream, conns := tg.server(t)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"log/slog"
 	"net"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
@@ -21,10 +23,12 @@ import (
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/testservers/memcachetest"
 	"github.com/sessionstore/sessionstore/internal/testservers/mongotest"
+	"github.com/sessionstore/sessionstore/internal/testservers/mysqltest"
 	"github.com/sessionstore/sessionstore/internal/testservers/pgtest"
 	"github.com/sessionstore/sessionstore/internal/testservers/redistest"
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/mongo"
+	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
 )
@@ -68,7 +72,7 @@ func must(t testing.TB, what string, err error) {
 
 // targets are the backends with a network link: every one but memory.
 func targets() []target {
-	return []target{redisTarget, postgresTarget, memcacheTarget, mongoTarget}
+	return []target{redisTarget, postgresTarget, memcacheTarget, mongoTarget, mysqlTarget}
 }
 
 var redisTarget = target{
@@ -215,4 +219,59 @@ var mongoTarget = target{
 			c.Disconnect(ctx)
 		}
 	},
+}
+
+var mysqlTarget = target{
+	name: "mysql",
+	server: func(t testing.TB) (string, func(context.Context, string) (int, bool, error)) {
+		direct, srv := mysqltest.New(t)
+		// Connect now, so that the connection's goroutine (the driver's
+		// watcher) exists before the test counts them; later counts reuse it.
+		direct.SetMaxOpenConns(1)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		must(t, "mysql ping", direct.PingContext(ctx))
+		// Each open's connections use a database named after it.
+		return srv.Addr, func(ctx context.Context, name string) (int, bool, error) {
+			var n int
+			err := direct.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ?`, name).Scan(&n)
+			return n, true, err
+		}
+	},
+	open: func(t testing.TB, addr string, dial dialFunc, name string, pool int) (sessionstore.Store, func()) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cfg := mysqltest.AddrConfig(addr)
+		if dial != nil {
+			cfg.DialFunc = dial
+		}
+		// The database must exist before a connection can name it.
+		setup := openMySQL(t, cfg, 1)
+		_, err := setup.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+name+"`")
+		setup.Close()
+		must(t, "CREATE DATABASE", err)
+		cfg.DBName = name
+		db := openMySQL(t, cfg, pool)
+		st, err := mysql.New(db, mysql.Options{CleanupInterval: -1})
+		must(t, "mysql.New", err)
+		must(t, "CreateTable", st.CreateTable(ctx))
+		return st, func() {
+			st.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`") // the link is healed by now
+			db.Close()
+		}
+	},
+}
+
+// openMySQL returns a *sql.DB of cfg keeping up to pool connections, as an
+// application configures its pool.
+func openMySQL(t testing.TB, cfg *gomysql.Config, pool int) *sql.DB {
+	connector, err := gomysql.NewConnector(cfg)
+	must(t, "mysql.NewConnector", err)
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(pool)
+	db.SetMaxIdleConns(pool)
+	return db
 }

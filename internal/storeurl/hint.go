@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -31,6 +32,18 @@ func Hint(err error) string {
 		case "3F000":
 			return "check the schema of the table (?table=schema.table)"
 		case "42501":
+			return "the user lacks a privilege on the table; grant it or use another user"
+		}
+	}
+	if me, ok := errors.AsType[*gomysql.MySQLError](err); ok {
+		switch me.Number {
+		case 1045: // ER_ACCESS_DENIED_ERROR
+			return "check the user name and password in the URL"
+		case 1049: // ER_BAD_DB_ERROR
+			return "check the database name in the URL"
+		case 1146: // ER_NO_SUCH_TABLE
+			return "check the table name (?table=...) or create the table first (copy creates it)"
+		case 1142, 1044: // ER_TABLEACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR
 			return "the user lacks a privilege on the table; grant it or use another user"
 		}
 	}

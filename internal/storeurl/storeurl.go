@@ -9,6 +9,7 @@ package storeurl
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	gomemcache "github.com/bradfitz/gomemcache/memcache"
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
@@ -28,6 +30,7 @@ import (
 	"github.com/sessionstore/sessionstore/memcache"
 	"github.com/sessionstore/sessionstore/memory"
 	"github.com/sessionstore/sessionstore/mongo"
+	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
 )
@@ -38,6 +41,7 @@ const Forms = `memory                                                    in this
 redis://[user:password@]host:port[/db]                    one Redis server; rediss:// for TLS
 redis+cluster://[user:password@]host:port[,host:port...]  Redis Cluster, found from these nodes
 postgres://[user:password@]host:port/database             PostgreSQL (or postgresql://); creates table "sessions"
+mysql://[user:password@]host[:port]/database              MySQL or MariaDB; creates table "sessions"; driver parameters as in its DSN
 mongodb://[user:password@]host:port[/database]            MongoDB (or mongodb+srv://); database "sessionstore" unless named
 memcache://host:port[,host:port...]                       memcached, keys spread over the servers`
 
@@ -46,6 +50,7 @@ memcache://host:port[,host:port...]                       memcached, keys spread
 // backend's default. They are taken off the URL before the driver sees it.
 const Params = `?prefix=P       redis, redis+cluster, memcache: the key prefix (default "session:")
 ?table=T        postgres: the table, optionally schema.table (default "sessions")
+?table=T        mysql: the table, optionally database.table (default "sessions")
 ?collection=C   mongodb: the collection (default "sessions")`
 
 // DefaultMongoDatabase is the database of a mongodb:// URL naming none.
@@ -57,6 +62,7 @@ const (
 	Redis        = "redis"
 	RedisCluster = "redis-cluster"
 	Postgres     = "postgres"
+	MySQL        = "mysql"
 	Mongo        = "mongo"
 	Memcache     = "memcache"
 )
@@ -74,8 +80,8 @@ type Options struct {
 	Namespace string
 
 	// Prepare creates what the store needs when it is missing: the
-	// PostgreSQL table, the MongoDB indexes. Without it a missing
-	// PostgreSQL table fails Open.
+	// PostgreSQL or MySQL table, the MongoDB indexes. Without it a missing
+	// PostgreSQL or MySQL table fails Open.
 	// Optional. Default false.
 	Prepare bool
 
@@ -184,6 +190,8 @@ func Open(ctx context.Context, arg string, o Options) (*Store, error) {
 		return op.redisCluster(ctx)
 	case "postgres", "postgresql":
 		return op.postgres(ctx)
+	case "mysql":
+		return op.mysql(ctx)
 	case "mongodb", "mongodb+srv":
 		return op.mongo(ctx)
 	default: // memcache, the one scheme parse leaves
@@ -203,6 +211,7 @@ func Shown(arg string) string {
 var namespaceParam = map[string]string{
 	"redis": "prefix", "rediss": "prefix", "redis+cluster": "prefix", "memcache": "prefix",
 	"postgres": "table", "postgresql": "table",
+	"mysql":   "table",
 	"mongodb": "collection", "mongodb+srv": "collection",
 }
 
@@ -435,6 +444,74 @@ func (op opener) postgres(ctx context.Context) (*Store, error) {
 	return s, nil
 }
 
+// mysql opens a mysql:// URL: host[:port] (3306 by default), the database
+// as its path, and any query parameter of the driver's DSN (tls, timeout,
+// ...) as it is.
+func (op opener) mysql(ctx context.Context) (*Store, error) {
+	u := op.u
+	dbName := strings.TrimPrefix(u.Path, "/")
+	if dbName == "" || strings.Contains(dbName, "/") {
+		return nil, op.formError("want mysql://user:password@host:port/database")
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(hostname(u.Host), "3306")
+	}
+	cfg, err := gomysql.ParseDSN("tcp(" + addr + ")/?" + u.RawQuery)
+	if err != nil {
+		return nil, op.formError(err.Error())
+	}
+	cfg.DBName = dbName
+	if u.User != nil {
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+	}
+	connector, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		return nil, op.formError(err.Error())
+	}
+	db := sql.OpenDB(connector) // dials nothing yet
+	table := cmp.Or(op.o.Namespace, mysql.DefaultTable)
+	st, err := mysql.New(db, mysql.Options{Table: table, Logger: op.o.Logger})
+	if err != nil {
+		db.Close()
+		return nil, op.formError(err.Error())
+	}
+	s := op.store(st, MySQL, table, mysql.DefaultMaxDataSize)
+	s.close = func(context.Context) error { return errors.Join(st.Close(), db.Close()) }
+	s.drop = func(ctx context.Context) error {
+		parts := strings.Split(table, ".")
+		for i, p := range parts {
+			parts[i] = "`" + strings.ReplaceAll(p, "`", "``") + "`"
+		}
+		_, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+strings.Join(parts, "."))
+		return err
+	}
+	if op.o.NoPing {
+		return s, nil
+	}
+	if err := db.PingContext(ctx); err != nil {
+		s.close(ctx)
+		return nil, op.connectError("ping", err)
+	}
+	if op.o.Prepare {
+		if err := st.CreateTable(ctx); err != nil {
+			s.close(ctx)
+			return nil, op.connectError("create table", err)
+		}
+	} else if _, _, err := st.Load(ctx, "sessionstore-probe"); err != nil {
+		// A missing table fails here, named, rather than at the first call.
+		s.close(ctx)
+		return nil, op.connectError("read table "+table, err)
+	}
+	// The server's max_allowed_packet may allow less than the default.
+	if s.MaxDataSize, err = st.MaxDataSize(ctx); err != nil {
+		s.close(ctx)
+		return nil, op.connectError("read max_allowed_packet", err)
+	}
+	return s, nil
+}
+
 func (op opener) mongo(ctx context.Context) (*Store, error) {
 	u := op.u
 	dbName := cmp.Or(strings.TrimPrefix(u.Path, "/"), DefaultMongoDatabase)
@@ -531,6 +608,8 @@ func BackendOf(arg string) string {
 		return RedisCluster
 	case "postgres", "postgresql":
 		return Postgres
+	case "mysql":
+		return MySQL
 	case "mongodb", "mongodb+srv":
 		return Mongo
 	case "memcache":

@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"errors"
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"strings"
 	"testing"
@@ -51,6 +52,12 @@ func TestOpenRejectsBadValues(t *testing.T) {
 		{"postgres://h/db?table=", "empty table parameter"},
 		{"memcache://h:11211?prefix=a&b=c", "memcache:// takes no path or query"},
 		{"postgres://h/db?table=a.b.c&sslmode=disable", "more than one dot"},
+		{"mysql:///db", "missing host"},
+		{"mysql://u:secret@h:3306", "want mysql://user:password@host:port/database"},
+		{"mysql://h/a/b", "want mysql://user:password@host:port/database"},
+		{"mysql://h/db?table=", "empty table parameter"},
+		{"mysql://h/db?table=a.b.c", "more than one dot"},
+		{"mysql://u:secret@h/db?timeout=soon", "invalid duration"},
 	} {
 		t.Run(tc.arg, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -87,6 +94,7 @@ func TestOpenFailsAtOnceWithoutServer(t *testing.T) {
 		"redis://" + addr + "/0",
 		"redis+cluster://" + addr,
 		"postgres://u:secret@" + addr + "/db",
+		"mysql://u:secret@" + addr + "/db",
 		"mongodb://" + addr + "/db",
 		"memcache://" + addr,
 	} {
@@ -127,6 +135,9 @@ func TestHint(t *testing.T) {
 		{errors.New("NOAUTH Authentication required."), "put it in the URL"},
 		{errors.New("connection() error occurred during connection handshake: auth error: sasl conversation error"), "check the user name and password"},
 		{&pgconn.PgError{Code: "42P01"}, "check the table name"},
+		{&gomysql.MySQLError{Number: 1045}, "check the user name and password"},
+		{&gomysql.MySQLError{Number: 1049}, "check the database name"},
+		{&gomysql.MySQLError{Number: 1146}, "check the table name"},
 		{context.DeadlineExceeded, "raise -timeout"},
 	} {
 		if got := Hint(fmt.Errorf("wrapped: %w", tc.err)); !strings.Contains(got, tc.want) {
