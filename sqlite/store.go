@@ -180,6 +180,11 @@ type Store struct {
 	// ever meeting each other's lock (SQLITE_BUSY) and from polling for it.
 	writer chan struct{}
 
+	// lockRetries counts the statements retry ran again because the
+	// database was locked, for the benchmarks that compare ways of writing
+	// from many goroutines.
+	lockRetries atomic.Int64
+
 	closed      atomic.Bool
 	stopCleanup context.CancelFunc
 	cleanupDone chan struct{}
@@ -662,6 +667,7 @@ func (s *Store) retry(ctx context.Context, call func() error) error {
 		if err == nil || !locked(err) {
 			return err
 		}
+		s.lockRetries.Add(1)
 		t := time.NewTimer(wait/2 + rand.N(wait))
 		select {
 		case <-ctx.Done():
