@@ -20,7 +20,7 @@ import (
 
 // The pair benchmarks put one Load + Save pair (what a request that changes
 // its session costs) side by side in one run, each over a database file of
-// its own opened with the same pragmas (WAL, synchronous=FULL,
+// its own opened with the same pragmas (WAL, synchronous=NORMAL,
 // busy_timeout) and the same number of connections:
 //
 //	store: this package
@@ -74,7 +74,7 @@ func benchPairs(b *testing.B) []pairbench.Contender {
 
 	store, _ := openStore(b, sqlite.Options{})
 
-	rawDB := benchDB(b, true, sqlite.SynchronousFull)
+	rawDB := benchDB(b, true, sqlite.SynchronousNormal)
 	schema, err := sqlite.New(rawDB, sqlite.Options{CleanupInterval: -1})
 	if err != nil {
 		b.Fatal(err)
@@ -83,7 +83,7 @@ func benchPairs(b *testing.B) []pairbench.Contender {
 		b.Fatal(err)
 	}
 
-	scsDB := benchDB(b, true, sqlite.SynchronousFull)
+	scsDB := benchDB(b, true, sqlite.SynchronousNormal)
 	// The schema scs documents for sqlite3store.
 	if _, err := scsDB.Exec(`CREATE TABLE sessions (
 	token TEXT PRIMARY KEY,
@@ -208,7 +208,7 @@ func BenchmarkWriters(b *testing.B) {
 		{"one-connection", true, false, 1},
 	} {
 		b.Run(v.name, func(b *testing.B) {
-			db := benchDB(b, v.busyTimeout, sqlite.SynchronousFull)
+			db := benchDB(b, v.busyTimeout, sqlite.SynchronousNormal)
 			db.SetMaxOpenConns(v.conns)
 			s, err := sqlite.New(db, sqlite.Options{CleanupInterval: -1})
 			if err != nil {
