@@ -1,5 +1,6 @@
 // Package backendtest opens a fresh store of every backend of this module,
-// each over its real server in a container (see internal/testservers), so
+// each over its real server in a container (see internal/testservers), or
+// for SQLite over a database file in the test's temporary directory, so
 // that tests and benchmarks above the Store contract — the scs and gorilla
 // adapters, the side-by-side backend benchmark — run the same way on all of
 // them. A test package that uses it must call testservers.Main from its
@@ -10,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,11 +26,13 @@ import (
 	"github.com/sessionstore/sessionstore/mongo"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/sqlite"
 )
 
 // Backend names one backend and opens stores of it.
 type Backend struct {
-	// Name is the backend's package name: memory, redis, postgres, mongo, memcache.
+	// Name is the backend's package name: memory, redis, postgres, mongo,
+	// memcache, sqlite.
 	Name string
 
 	// NewStore returns a new, empty store isolated from every other store it
@@ -44,6 +48,7 @@ func All() []Backend {
 		{Name: "postgres", NewStore: newPostgres},
 		{Name: "mongo", NewStore: newMongo},
 		{Name: "memcache", NewStore: newMemcache},
+		{Name: "sqlite", NewStore: newSQLite},
 	}
 }
 
@@ -143,5 +148,15 @@ func newMemcache(t testing.TB) sessionstore.Store {
 	client, _ := memcachetest.New(t)
 	s, err := memcache.New(client, memcache.Options{Prefix: unique("session") + ":"})
 	fatalIf(t, "memcache.New", err)
+	return s
+}
+
+// newSQLite opens a store over a new database file in t's temporary
+// directory: SQLite needs no server, hence no container.
+func newSQLite(t testing.TB) sessionstore.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sessions.db"), sqlite.Options{CleanupInterval: -1})
+	fatalIf(t, "sqlite.Open", err)
+	t.Cleanup(func() { s.Close() })
 	return s
 }
