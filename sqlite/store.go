@@ -167,15 +167,15 @@ type Options struct {
 // sessionstore.Store, Toucher, Swapper, Iterator, Counter and io.Closer, and
 // is safe for concurrent use.
 type Store struct {
-	db        *sql.DB
-	ownDB     bool // Open made db, so Close closes it
-	table     string
-	sql       statements
+	db    *sql.DB
+	ownDB bool // Open made db, so Close closes it
+	table string
+	sql   statements
 	// prepared holds each statement prepared once (string → *sql.Stmt):
 	// database/sql then keeps it prepared on every connection, and SQLite
 	// does not parse and plan it again at every call (measured: parsing
 	// was 43% of the CPU time of a Load + Save).
-	prepared sync.Map
+	prepared  sync.Map
 	maxData   int
 	batchSize int
 	now       func() time.Time

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +98,9 @@ func backends() []backend {
 			_, srv := memcachetest.New(t)
 			return "memcache://" + srv.Addr + "?prefix=" + unique() + ":"
 		}, false},
+		{"sqlite", func(t *testing.T) string {
+			return "sqlite:" + filepath.Join(t.TempDir(), "sessions.db") + "?table=" + unique()
+		}, true},
 	}
 }
 

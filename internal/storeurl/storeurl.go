@@ -172,7 +172,7 @@ func Open(ctx context.Context, arg string, o Options) (*Store, error) {
 	o.Label = cmp.Or(o.Label, "store")
 	if arg == "memory" {
 		st := memory.New(memory.Options{})
-		return &Store{Store: st, Backend: Memory, Shown: arg,
+		return &Store{Store: st, Backend: Memory, Shown: Shown(arg),
 			close: func(context.Context) error { return st.Close() },
 			drop:  func(context.Context) error { return nil }}, nil
 	}
@@ -567,7 +567,7 @@ func KeyPrefix(arg, name string) string {
 // until the first call.
 func openSQLite(ctx context.Context, arg, rest string, o Options) (*Store, error) {
 	fail := func(reason string) (*Store, error) {
-		return nil, &FormError{Label: o.Label, Shown: arg, Reason: reason}
+		return nil, &FormError{Label: o.Label, Shown: Shown(arg), Reason: reason}
 	}
 	path, query, _ := strings.Cut(rest, "?")
 	if p, ok := strings.CutPrefix(path, "//"); ok {
@@ -605,22 +605,23 @@ func openSQLite(ctx context.Context, arg, rest string, o Options) (*Store, error
 		return fail(err.Error())
 	}
 	if o.NoPing {
-		s := &Store{Store: lazy, Backend: SQLite, Shown: arg, Namespace: table, MaxDataSize: sqlite.DefaultMaxDataSize}
+		s := &Store{Store: lazy, Backend: SQLite, Shown: Shown(arg), Namespace: table, MaxDataSize: sqlite.DefaultMaxDataSize}
 		s.close = func(context.Context) error { return errors.Join(lazy.Close(), db.Close()) }
+		s.drop = func(ctx context.Context) error { return lazy.DropTable(ctx) }
 		return s, nil
 	}
 	lazy.Close()
 	db.Close()
 	if !o.Prepare {
 		if _, err := os.Stat(path); err != nil {
-			return nil, &ConnectError{Label: o.Label, Shown: arg, Op: "open", Err: err}
+			return nil, &ConnectError{Label: o.Label, Shown: Shown(arg), Op: "open", Err: err}
 		}
 	}
 	st, err := sqlite.Open(ctx, path, opts)
 	if err != nil {
-		return nil, &ConnectError{Label: o.Label, Shown: arg, Op: "open", Err: err}
+		return nil, &ConnectError{Label: o.Label, Shown: Shown(arg), Op: "open", Err: err}
 	}
-	s := &Store{Store: st, Backend: SQLite, Shown: arg, Namespace: table, MaxDataSize: sqlite.DefaultMaxDataSize}
+	s := &Store{Store: st, Backend: SQLite, Shown: Shown(arg), Namespace: table, MaxDataSize: sqlite.DefaultMaxDataSize}
 	s.close = func(context.Context) error { return st.Close() }
 	s.drop = func(ctx context.Context) error { return st.DropTable(ctx) }
 	return s, nil
