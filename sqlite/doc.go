@@ -64,10 +64,11 @@
 //
 // # Many writers
 //
-// SQLite runs one write at a time per database file. A Store takes turns
-// for its own writes in the process (a token taken with the context, so a
-// waiting call ends with its context), so they never meet each other's lock
-// and never poll for it; reads run beside the writer thanks to WAL. Against
+// SQLite runs one write at a time per database file. The Stores of one
+// process over one database (one path given to Open, one *sql.DB given to
+// New) take turns for their writes, in order (a token taken with the
+// context, so a waiting call ends with its context): they never meet each
+// other's lock and never poll for it. Reads run beside the writer (WAL). Against
 // the writes of other processes over the same file, Open sets busy_timeout
 // (DefaultBusyTimeout: SQLite waits for the lock itself, and modernc.org's
 // busy handler gives up when the context ends), and when SQLite still

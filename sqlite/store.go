@@ -181,11 +181,14 @@ type Store struct {
 	now       func() time.Time
 	log       *slog.Logger
 
-	// writer is a token held by the one write of this Store in progress.
-	// SQLite lets one connection write at a time; taking turns here, with
-	// the context bounding the wait, keeps this store's own writes from
-	// ever meeting each other's lock (SQLITE_BUSY) and from polling for it.
-	writer chan struct{}
+	// writer is a token held by the one write in progress among the
+	// Stores of this process over one database (turnKey: the file's path
+	// for Open, the *sql.DB for New). SQLite lets one connection write at a
+	// time; taking turns here, in order and with the context bounding the
+	// wait, keeps those writes from meeting each other's lock (SQLITE_BUSY)
+	// and from polling for it with sleeps of up to 100 ms.
+	writer  chan struct{}
+	turnKey any
 
 	// lockRetries counts the statements retry ran again because the
 	// database was locked, for the benchmarks that compare ways of writing
@@ -229,7 +232,7 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlite: new: nil db")
 	}
-	return newStore(db, false, opts)
+	return newStore(db, false, db, opts)
 }
 
 // Open opens (creating it if missing) the SQLite database file at path and
@@ -245,10 +248,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if syncMode != SynchronousFull && syncMode != SynchronousNormal {
 		return nil, fmt.Errorf("sqlite: open %q: Synchronous %q: want FULL or NORMAL", path, opts.Synchronous)
 	}
-	dsn, err := fileDSN(path, syncMode)
+	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
+	dsn := fileDSN(abs, syncMode)
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
@@ -258,7 +262,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	conns := max(4, runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
-	s, err := newStore(db, true, opts)
+	s, err := newStore(db, true, abs, opts)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, errors.Unwrap(err))
@@ -273,21 +277,17 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // fileDSN is the modernc.org/sqlite name of the file at path with the
 // store's pragmas. The path goes in a file: URI, percent-encoded, so that a
 // '?', '#' or '%' in it is part of the name rather than of the query.
-func fileDSN(path, syncMode string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
+func fileDSN(abs, syncMode string) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", DefaultBusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+syncMode+")")
 	q.Add("_txlock", "immediate")
-	return "file://" + u.EscapedPath() + "?" + q.Encode(), nil
+	return "file://" + u.EscapedPath() + "?" + q.Encode()
 }
 
-func newStore(db *sql.DB, own bool, opts Options) (*Store, error) {
+func newStore(db *sql.DB, own bool, turnKey any, opts Options) (*Store, error) {
 	if opts.MaxDataSize < 0 || opts.CleanupBatchSize < 0 {
 		return nil, errors.New("sqlite: new: negative MaxDataSize or CleanupBatchSize")
 	}
@@ -306,7 +306,8 @@ func newStore(db *sql.DB, own bool, opts Options) (*Store, error) {
 		batchSize: cmp.Or(opts.CleanupBatchSize, DefaultCleanupBatchSize),
 		now:       opts.Now,
 		log:       opts.Logger,
-		writer:    make(chan struct{}, 1),
+		writer:    takeTurns(turnKey),
+		turnKey:   turnKey,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -600,6 +601,8 @@ func (s *Store) Close() error {
 			s.stopCleanup()
 			<-s.cleanupDone
 		}
+		// A store from New keeps its token: it may still write.
+		leaveTurns(s.turnKey)
 		if s.ownDB {
 			s.closed.Store(true)
 			if err := s.db.Close(); err != nil {
@@ -643,6 +646,45 @@ func (s *Store) cleanupLoop(ctx context.Context, every time.Duration) {
 			case n > 0:
 				s.log.Debug("sqlite: session cleanup", "table", s.table, "deleted", n)
 			}
+		}
+	}
+}
+
+// turns holds the write token of each database that open Stores of this
+// process use, with how many use it. Two paths or two *sql.DBs naming one
+// file get two tokens: their writes then meet in SQLite's lock, which
+// busy_timeout and retry handle.
+var turns = struct {
+	sync.Mutex
+	m map[any]*turn
+}{m: map[any]*turn{}}
+
+type turn struct {
+	token chan struct{}
+	users int
+}
+
+// takeTurns returns the write token of the database key names, made on
+// first use.
+func takeTurns(key any) chan struct{} {
+	turns.Lock()
+	defer turns.Unlock()
+	t := turns.m[key]
+	if t == nil {
+		t = &turn{token: make(chan struct{}, 1)}
+		turns.m[key] = t
+	}
+	t.users++
+	return t.token
+}
+
+// leaveTurns forgets the token of key once no Store uses it.
+func leaveTurns(key any) {
+	turns.Lock()
+	defer turns.Unlock()
+	if t := turns.m[key]; t != nil {
+		if t.users--; t.users == 0 {
+			delete(turns.m, key)
 		}
 	}
 }

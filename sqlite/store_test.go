@@ -318,7 +318,7 @@ func TestManyWriters(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			second := openPath(t, path, sqlite.Options{}) // another handle, as another process would
+			second := openPath(t, path, sqlite.Options{}) // another handle on the path: it takes turns with s
 			var (
 				wg     sync.WaitGroup
 				failed atomic.Int64
