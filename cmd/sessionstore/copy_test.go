@@ -23,6 +23,8 @@ func TestCopy(t *testing.T) {
 		{"mongodb", "redis"},
 		{"redis", "memcache"},
 		{"redis-cluster", "mongodb"},
+		{"sqlite", "postgres"},
+		{"redis", "sqlite"},
 	} {
 		t.Run(pair[0]+" to "+pair[1], func(t *testing.T) {
 			t.Parallel()
