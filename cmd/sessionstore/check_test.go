@@ -42,6 +42,18 @@ func TestCheck(t *testing.T) {
 				// FerretDB, a database per store.
 				args = []string{"check", "-skip", ferretDeadlineRules, u}
 			}
+			if b.name == "sqlite" {
+				// check opens a store per rule, each creating its table
+				// in the one file, all at once: a schema change makes
+				// every connection read the schema again, so under the
+				// race detector the file's one writer queue grows past
+				// the 300 ms these two rules give a record to be read
+				// back after its Save (seen in 3 of 3 runs, also with
+				// the size rules skipped; 0 of 1 run without -race, and
+				// alone they pass). The sqlite package's own suite
+				// proves them, a file per store.
+				args = []string{"check", "-skip", sqliteQueueRules, u}
+			}
 			r := sessionstoreCmd(t, args...)
 			if r.code != exitOK || !strings.Contains(r.stdout, " 0 failed") {
 				t.Fatalf("exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -50,7 +62,7 @@ func TestCheck(t *testing.T) {
 			if n := len(lines); n < 100 {
 				t.Errorf("check printed %d lines; want a line per rule", n)
 			}
-			if b.name == "mongodb" && !strings.Contains(lines[len(lines)-1], "left out by -run or -skip") {
+			if (b.name == "mongodb" || b.name == "sqlite") && !strings.Contains(lines[len(lines)-1], "left out by -run or -skip") {
 				t.Errorf("summary %q does not say rules were left out", lines[len(lines)-1])
 			}
 			t.Log(lines[len(lines)-1])
@@ -60,6 +72,11 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// sqliteQueueRules matches the rules that read a 300 ms record back right
+// after saving it, which one SQLite file busy with a hundred new tables
+// cannot always do under the race detector.
+const sqliteQueueRules = "the version of an expired record writes nothing"
 
 // ferretDeadlineRules matches the rules that cut requests at their deadline
 // while FerretDB serves them.
