@@ -269,7 +269,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if err := s.CreateTable(ctx); err != nil {
 		s.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
 	return s, nil
 }
@@ -283,7 +283,6 @@ func fileDSN(abs, syncMode string) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", DefaultBusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+syncMode+")")
-	q.Add("_txlock", "immediate")
 	return "file://" + u.EscapedPath() + "?" + q.Encode()
 }
 
@@ -697,9 +696,10 @@ func (s *Store) open() error {
 	return nil
 }
 
-// write runs one writing statement when this store's previous write is done,
-// and returns how many rows it changed. The turn is taken with the context:
-// a caller whose context ends while it waits leaves with ctx's error.
+// write runs one writing statement in its turn (once the write in progress
+// among the stores sharing s.writer is done), and returns how many rows it
+// changed. The turn is taken with the context: a caller whose context ends
+// while it waits leaves with ctx's error.
 func (s *Store) write(ctx context.Context, query string, args ...any) (int64, error) {
 	if err := s.open(); err != nil {
 		return 0, err
