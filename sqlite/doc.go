@@ -88,8 +88,8 @@
 // the last commits before an operating system crash or a power loss may be
 // lost; the database is never corrupted. Options.Synchronous =
 // SynchronousFull syncs the log at every commit and keeps those too, at the
-// cost of an fsync per write: measured here, a save took 0.16 ms with NORMAL
-// and 1.9 ms with FULL (BenchmarkSynchronous). For sessions, losing the last
+// cost of an fsync per write: measured here, a save took 0.13 ms with NORMAL
+// and 2.3 ms with FULL (BenchmarkSynchronous). For sessions, losing the last
 // moments of writes to a power loss costs some users a login; choose FULL
 // when it costs more.
 //
