@@ -15,6 +15,7 @@ import (
 	"github.com/sessionstore/sessionstore/mongo"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/sqlite"
 	"github.com/sessionstore/sessionstore/storetest"
 )
 
@@ -25,6 +26,7 @@ var maxDataSize = map[string]int{
 	"postgres": postgres.DefaultMaxDataSize,
 	"mongo":    mongo.DefaultMaxDataSize,
 	"memcache": memcache.DefaultMaxDataSize,
+	"sqlite":   sqlite.DefaultMaxDataSize,
 }
 
 // quietLogger drops the warnings of tests that provoke them on purpose.

@@ -11,6 +11,7 @@ import (
 	"github.com/sessionstore/sessionstore/otelsession"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/sqlite"
 	"github.com/sessionstore/sessionstore/storetest"
 )
 
@@ -20,6 +21,7 @@ var maxDataSize = map[string]int{
 	"postgres": postgres.DefaultMaxDataSize,
 	"mongo":    mongo.DefaultMaxDataSize,
 	"memcache": memcache.DefaultMaxDataSize,
+	"sqlite":   sqlite.DefaultMaxDataSize,
 }
 
 // TestConformance runs the conformance suite over an instrumented store on
