@@ -17,6 +17,7 @@ import (
 	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/sqlite"
 	"github.com/sessionstore/sessionstore/storetest"
 )
 
@@ -28,6 +29,7 @@ var maxDataSize = map[string]int{
 	"mongo":    mongo.DefaultMaxDataSize,
 	"memcache": memcache.DefaultMaxDataSize,
 	"mysql":    mysql.DefaultMaxDataSize,
+	"sqlite":   sqlite.DefaultMaxDataSize,
 }
 
 // quietLogger drops the warnings of tests that provoke them on purpose.

@@ -13,6 +13,7 @@ import (
 	"github.com/sessionstore/sessionstore/otelsession"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/sqlite"
 	"github.com/sessionstore/sessionstore/storetest"
 )
 
@@ -23,6 +24,7 @@ var maxDataSize = map[string]int{
 	"mongo":    mongo.DefaultMaxDataSize,
 	"memcache": memcache.DefaultMaxDataSize,
 	"mysql":    mysql.DefaultMaxDataSize,
+	"sqlite":   sqlite.DefaultMaxDataSize,
 }
 
 // TestConformance runs the conformance suite over an instrumented store on

@@ -23,6 +23,7 @@
 //	go run ./cmd/demo -store 'postgres://user:password@localhost:5432/app'
 //	go run ./cmd/demo -store mongodb://localhost:27017/app
 //	go run ./cmd/demo -store memcache://localhost:11211,localhost:11212
+//	go run ./cmd/demo -store sqlite:sessions.db   # kept across restarts, no server
 //	go run ./cmd/demo -metrics        # and OpenTelemetry metrics at /metrics
 //
 // -store takes one of these forms:
@@ -34,6 +35,7 @@
 //	mysql://[user:password@]host[:port]/database              MySQL or MariaDB; creates table "sessions"; driver parameters as in its DSN
 //	mongodb://[user:password@]host:port[/database]            MongoDB (or mongodb+srv://); database "sessionstore" unless named
 //	memcache://host:port[,host:port...]                       memcached, keys spread over the servers
+//	sqlite:PATH                                               an SQLite database file (created if missing); sqlite:///ABSOLUTE/PATH too
 //
 // The demo pings the store's servers at start, so a wrong address fails at
 // once, and creates what the store needs (the PostgreSQL or MySQL table, the

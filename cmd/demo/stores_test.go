@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,21 +25,22 @@ import (
 	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/sqlite"
 )
 
 // TestBadStoreListsAcceptedForms checks the demo's own part of a bad -store
 // value's error (internal/storeurl tests the values themselves): the list of
 // accepted forms, without the password.
 func TestBadStoreListsAcceptedForms(t *testing.T) {
-	_, _, err := openStore(context.Background(), "sqlite://u:secret@x")
+	_, _, err := openStore(context.Background(), "bogus://u:secret@x")
 	if err == nil {
-		t.Fatal("opened a sqlite:// store")
+		t.Fatal("opened a bogus:// store")
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "-store sqlite://u:xxxxx@x: unknown scheme") {
+	if !strings.HasPrefix(msg, "-store bogus://u:xxxxx@x: unknown scheme") {
 		t.Errorf("error %q does not start with the value and the reason", msg)
 	}
-	for _, form := range []string{"memory", "redis://", "redis+cluster://", "postgres://", "mongodb://", "memcache://host:port", "mysql://"} {
+	for _, form := range []string{"memory", "redis://", "redis+cluster://", "postgres://", "mongodb://", "memcache://host:port", "mysql://", "sqlite:PATH"} {
 		if !strings.Contains(msg, "accepted forms:\n") || !strings.Contains(msg, "\n  "+form) {
 			t.Errorf("error %q does not list the form %s", msg, form)
 		}
@@ -131,6 +133,13 @@ func TestDemoOnEachBackend(t *testing.T) {
 			db, srv := mysqltest.New(t)
 			st, err := mysql.New(db, mysql.Options{CleanupInterval: -1})
 			return "mysql://root:" + mysqltest.Password + "@" + srv.Addr + "/" + mysqltest.Database, testStore(t, st, err)
+		}},
+		{"sqlite", func(t *testing.T) (string, sessionstore.Store) {
+			// The demo and the test open the one file, as two processes
+			// would.
+			path := filepath.Join(t.TempDir(), "sessions.db")
+			st, err := sqlite.Open(context.Background(), path, sqlite.Options{CleanupInterval: -1})
+			return "sqlite:" + path, testStore(t, st, err)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

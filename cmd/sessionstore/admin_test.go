@@ -166,7 +166,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"count", "-bogus", "memory"}, exitUsage, "flag provided but not defined: -bogus"},
 		{[]string{"revoke", "memory"}, exitUsage, "want the keys to revoke after the URL, or -all, or -owner"},
 		{[]string{"revoke", "-all", "-owner", "x", "memory"}, exitUsage, "-all takes a URL only"},
-		{[]string{"count", "sqlite://u:secret@x"}, exitUsage, `sessionstore count: store sqlite://u:xxxxx@x: unknown scheme "sqlite"; see the accepted forms with -h`},
+		{[]string{"count", "bogus://u:secret@x"}, exitUsage, `sessionstore count: store bogus://u:xxxxx@x: unknown scheme "bogus"; see the accepted forms with -h`},
 		{[]string{"list", "redis://h:6379/0?prefix="}, exitUsage, "empty prefix parameter"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

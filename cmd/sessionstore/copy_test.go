@@ -25,6 +25,8 @@ func TestCopy(t *testing.T) {
 		{"redis-cluster", "mongodb"},
 		{"postgres", "mysql"},
 		{"mysql", "redis"},
+		{"sqlite", "postgres"},
+		{"redis", "sqlite"},
 	} {
 		t.Run(pair[0]+" to "+pair[1], func(t *testing.T) {
 			t.Parallel()

@@ -27,6 +27,7 @@
 //	mysql://[user:password@]host[:port]/database              MySQL or MariaDB; creates table "sessions"; driver parameters as in its DSN
 //	mongodb://[user:password@]host:port[/database]            MongoDB (or mongodb+srv://); database "sessionstore" unless named
 //	memcache://host:port[,host:port...]                       memcached, keys spread over the servers
+//	sqlite:PATH                                               an SQLite database file (created if missing); sqlite:///ABSOLUTE/PATH too
 //
 // and, when the application keeps its sessions away from the backend's
 // default, one of these query parameters:
@@ -34,6 +35,7 @@
 //	?prefix=P       redis, redis+cluster, memcache: the key prefix (default "session:")
 //	?table=T        postgres: the table, optionally schema.table (default "sessions")
 //	?table=T        mysql: the table, optionally database.table (default "sessions")
+//	?table=T        sqlite: the table (default "sessions")
 //	?collection=C   mongodb: the collection (default "sessions")
 //
 // Only copy creates anything (the destination's table or indexes); the other

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +102,9 @@ func backends() []backend {
 		{"mysql", func(t *testing.T) string {
 			_, srv := mysqltest.New(t)
 			return "mysql://root:" + mysqltest.Password + "@" + srv.Addr + "/" + mysqltest.Database + "?table=" + unique()
+		}, true},
+		{"sqlite", func(t *testing.T) string {
+			return "sqlite:" + filepath.Join(t.TempDir(), "sessions.db") + "?table=" + unique()
 		}, true},
 	}
 }

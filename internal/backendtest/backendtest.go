@@ -1,5 +1,6 @@
 // Package backendtest opens a fresh store of every backend of this module,
-// each over its real server in a container (see internal/testservers), so
+// each over its real server in a container (see internal/testservers), or
+// for SQLite over a database file in the test's temporary directory, so
 // that tests and benchmarks above the Store contract — the scs and gorilla
 // adapters, the side-by-side backend benchmark — run the same way on all of
 // them. A test package that uses it must call testservers.Main from its
@@ -10,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,12 +29,13 @@ import (
 	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/sqlite"
 )
 
 // Backend names one backend and opens stores of it.
 type Backend struct {
-	// Name is the backend's package name: memory, redis, postgres, mongo, memcache,
-	// mysql.
+	// Name is the backend's package name: memory, redis, postgres, mongo,
+	// memcache, mysql, sqlite.
 	Name string
 
 	// NewStore returns a new, empty store isolated from every other store it
@@ -57,6 +60,7 @@ func All() []Backend {
 		{Name: "mongo", NewStore: newMongo, OpenAgain: opener.OpenAgain},
 		{Name: "memcache", NewStore: newMemcache, OpenAgain: opener.OpenAgain},
 		{Name: "mysql", NewStore: newMySQL, OpenAgain: opener.OpenAgain},
+		{Name: "sqlite", NewStore: newSQLite, OpenAgain: opener.OpenAgain},
 	}
 }
 
@@ -199,4 +203,18 @@ func newMySQL(t testing.TB) sessionstore.Store {
 		t.Cleanup(func() { again.Close() })
 		return again
 	})
+}
+
+// newSQLite opens a store over a new database file in t's temporary
+// directory: SQLite needs no server, hence no container.
+func newSQLite(t testing.TB) sessionstore.Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	open := func(t testing.TB) sessionstore.Store {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{CleanupInterval: -1})
+		fatalIf(t, "sqlite.Open", err)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	return opener.Track(open(t), open)
 }

@@ -65,7 +65,7 @@ func TestRestartChild(t *testing.T) {
 		t.Skip("run by TestRestartMidSave")
 	}
 	var tg target
-	for _, c := range targets() {
+	for _, c := range restartTargets() {
 		if c.name == backend {
 			tg = c
 		}
@@ -114,7 +114,7 @@ func TestRestartMidSave(t *testing.T) {
 		// A logout deleted the record: the old cookie opens nothing.
 		{name: "logout, killed after the delete", path: "/logout", kill: "swap", seeded: true, want: "none"},
 	}
-	for _, tg := range targets() {
+	for _, tg := range restartTargets() {
 		t.Run(tg.name, func(t *testing.T) {
 			t.Parallel()
 			addr, _ := tg.server(t)

@@ -59,10 +59,15 @@ func Hint(err error) string {
 		{"x509:", "the server's certificate is not trusted here"},
 		{"cluster support disabled", "the server is not a cluster node: use redis://"},
 		{"MOVED", "the server is a cluster node: use redis+cluster://"},
+		{"unable to open database file", "check the SQLite path: its directory must exist and be writable"},
+		{"no such table", "check the table name (?table=...) or create the table first (copy creates it)"},
 	} {
 		if strings.Contains(msg, c.substr) {
 			return c.hint
 		}
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return "check the path; the file must exist (the demo and copy create it)"
 	}
 	if _, ok := errors.AsType[*net.DNSError](err); ok {
 		return "check the host name in the URL"

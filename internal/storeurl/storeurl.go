@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/sessionstore/sessionstore/mysql"
 	"github.com/sessionstore/sessionstore/postgres"
 	"github.com/sessionstore/sessionstore/redis"
+	"github.com/sessionstore/sessionstore/sqlite"
 )
 
 // Forms lists the accepted URLs, one a line, for usage texts and for the
@@ -43,7 +45,8 @@ redis+cluster://[user:password@]host:port[,host:port...]  Redis Cluster, found f
 postgres://[user:password@]host:port/database             PostgreSQL (or postgresql://); creates table "sessions"
 mysql://[user:password@]host[:port]/database              MySQL or MariaDB; creates table "sessions"; driver parameters as in its DSN
 mongodb://[user:password@]host:port[/database]            MongoDB (or mongodb+srv://); database "sessionstore" unless named
-memcache://host:port[,host:port...]                       memcached, keys spread over the servers`
+memcache://host:port[,host:port...]                       memcached, keys spread over the servers
+sqlite:PATH                                               an SQLite database file (created if missing); sqlite:///ABSOLUTE/PATH too`
 
 // Params lists the query parameters that name where in the server the
 // sessions are, for a store an application configured away from the
@@ -51,6 +54,7 @@ memcache://host:port[,host:port...]                       memcached, keys spread
 const Params = `?prefix=P       redis, redis+cluster, memcache: the key prefix (default "session:")
 ?table=T        postgres: the table, optionally schema.table (default "sessions")
 ?table=T        mysql: the table, optionally database.table (default "sessions")
+?table=T        sqlite: the table (default "sessions")
 ?collection=C   mongodb: the collection (default "sessions")`
 
 // DefaultMongoDatabase is the database of a mongodb:// URL naming none.
@@ -65,6 +69,7 @@ const (
 	MySQL        = "mysql"
 	Mongo        = "mongo"
 	Memcache     = "memcache"
+	SQLite       = "sqlite"
 )
 
 // Options change how Open opens a store.
@@ -100,8 +105,8 @@ type Options struct {
 type Store struct {
 	sessionstore.Store
 
-	// Backend is one of Memory, Redis, RedisCluster, Postgres, Mongo and
-	// Memcache.
+	// Backend is one of Memory, Redis, RedisCluster, Postgres, Mongo,
+	// Memcache and SQLite.
 	Backend string
 	// Shown is the URL as it may be printed: its password redacted.
 	Shown string
@@ -173,9 +178,12 @@ func Open(ctx context.Context, arg string, o Options) (*Store, error) {
 	o.Label = cmp.Or(o.Label, "store")
 	if arg == "memory" {
 		st := memory.New(memory.Options{})
-		return &Store{Store: st, Backend: Memory, Shown: arg,
+		return &Store{Store: st, Backend: Memory, Shown: Shown(arg),
 			close: func(context.Context) error { return st.Close() },
 			drop:  func(context.Context) error { return nil }}, nil
+	}
+	if rest, ok := strings.CutPrefix(arg, "sqlite:"); ok {
+		return openSQLite(ctx, arg, rest, o)
 	}
 	u, ns, err := parse(arg, o.Label)
 	if err != nil {
@@ -614,6 +622,8 @@ func BackendOf(arg string) string {
 		return Mongo
 	case "memcache":
 		return Memcache
+	case "sqlite":
+		return SQLite
 	}
 	return ""
 }
@@ -627,4 +637,71 @@ func KeyPrefix(arg, name string) string {
 		return name + ":"
 	}
 	return name
+}
+
+// openSQLite opens sqlite:PATH[?table=T] (also sqlite:///ABSOLUTE/PATH). The
+// path is taken as written, up to a '?'; with Prepare the file and table are
+// created when missing, without it the file must exist (a mistyped path
+// fails rather than start an empty database). With NoPing nothing is opened
+// until the first call.
+func openSQLite(ctx context.Context, arg, rest string, o Options) (*Store, error) {
+	fail := func(reason string) (*Store, error) {
+		return nil, &FormError{Label: o.Label, Shown: Shown(arg), Reason: reason}
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	if p, ok := strings.CutPrefix(path, "//"); ok {
+		if !strings.HasPrefix(p, "/") {
+			return fail("sqlite:// takes no host: use sqlite:PATH or sqlite:///ABSOLUTE/PATH")
+		}
+		path = p
+	}
+	if path == "" {
+		return fail("missing path (sqlite:PATH)")
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return fail(fmt.Sprintf("bad query (%v)", err))
+	}
+	ns := q.Get("table")
+	if q.Has("table") && ns == "" {
+		return fail("empty table parameter")
+	}
+	q.Del("table")
+	if len(q) > 0 {
+		return fail("sqlite: takes only ?table=")
+	}
+	table := cmp.Or(o.Namespace, ns, sqlite.DefaultTable)
+	opts := sqlite.Options{Table: table, Logger: o.Logger}
+	// sql.Open touches no file: the store over it checks the options, and
+	// with NoPing is the store.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return fail(err.Error())
+	}
+	lazy, err := sqlite.New(db, opts)
+	if err != nil {
+		db.Close()
+		return fail(err.Error())
+	}
+	if o.NoPing {
+		s := &Store{Store: lazy, Backend: SQLite, Shown: Shown(arg), Namespace: table, MaxDataSize: sqlite.DefaultMaxDataSize}
+		s.close = func(context.Context) error { return errors.Join(lazy.Close(), db.Close()) }
+		s.drop = func(ctx context.Context) error { return lazy.DropTable(ctx) }
+		return s, nil
+	}
+	lazy.Close()
+	db.Close()
+	if !o.Prepare {
+		if _, err := os.Stat(path); err != nil {
+			return nil, &ConnectError{Label: o.Label, Shown: Shown(arg), Op: "open", Err: err}
+		}
+	}
+	st, err := sqlite.Open(ctx, path, opts)
+	if err != nil {
+		return nil, &ConnectError{Label: o.Label, Shown: Shown(arg), Op: "open", Err: err}
+	}
+	s := &Store{Store: st, Backend: SQLite, Shown: Shown(arg), Namespace: table, MaxDataSize: sqlite.DefaultMaxDataSize}
+	s.close = func(context.Context) error { return st.Close() }
+	s.drop = func(ctx context.Context) error { return st.DropTable(ctx) }
+	return s, nil
 }
