@@ -32,14 +32,15 @@ const (
 	SecureNever
 )
 
-// CookieOptions are the attributes of the session cookie. The defaults are
-// the ones [New] sets.
+// CookieOptions are the attributes of the session cookie. Every field's zero
+// value means its default, so a zero CookieOptions (as in a Manager
+// literal) gives the same cookie as [New].
 type CookieOptions struct {
 	// Name is the cookie's name. Name it "__Host-session" (with Path "/",
 	// no Domain and Secure) to stop sibling subdomains from planting a
 	// cookie of the same name.
 	//
-	// Default "session".
+	// Default "session", also used when empty.
 	Name string
 
 	// Domain is the cookie's Domain attribute.
@@ -49,19 +50,23 @@ type CookieOptions struct {
 
 	// Path is the cookie's Path attribute.
 	//
-	// Default "/".
+	// Default "/", also used when empty.
 	Path string
 
-	// HttpOnly hides the cookie from JavaScript.
+	// ScriptReadable leaves out the HttpOnly attribute, so that JavaScript
+	// can read the cookie and an injected script can steal the session. It
+	// is inverted (rather than an HttpOnly that defaults to true) so that
+	// the zero value, as in a Manager literal, is the safe setting.
 	//
-	// Default true.
-	HttpOnly bool
+	// Default false: the cookie is HttpOnly.
+	ScriptReadable bool
 
 	// SameSite is the cookie's SameSite attribute. Lax keeps the cookie off
 	// cross-site subrequests and cross-site POSTs; it is not by itself a
 	// CSRF defence (see the package documentation).
 	//
-	// Default http.SameSiteLaxMode.
+	// Default http.SameSiteLaxMode, also used when 0;
+	// http.SameSiteDefaultMode sends no SameSite attribute.
 	SameSite http.SameSite
 
 	// Secure says when the cookie gets the Secure attribute.
@@ -87,12 +92,44 @@ type CookieOptions struct {
 	Lifetime time.Duration
 }
 
-// defaultCookie is the CookieOptions that New sets.
+// Defaults of the cookie's attributes, used where a CookieOptions field is
+// zero.
+const (
+	defaultCookieName = "session"
+	defaultCookiePath = "/"
+)
+
+// defaultCookie is the CookieOptions that New sets: the defaults, written
+// out so that a program reading m.Cookie sees them.
 var defaultCookie = CookieOptions{
-	Name:     "session",
-	Path:     "/",
-	HttpOnly: true,
+	Name:     defaultCookieName,
+	Path:     defaultCookiePath,
 	SameSite: http.SameSiteLaxMode,
+}
+
+// name returns the cookie's name, or its default.
+func (co *CookieOptions) name() string {
+	if co.Name == "" {
+		return defaultCookieName
+	}
+	return co.Name
+}
+
+// validCookieName reports whether name is a token (RFC 6265 section 4.1.1,
+// RFC 7230 section 3.2.6), as net/http requires of a cookie's name, so that
+// a bad name is refused before a session is stored rather than when its
+// cookie is written.
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // newID returns a fresh session id.
