@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"strings"
 	"time"
@@ -22,9 +23,12 @@ const (
 type SecureMode int
 
 const (
-	// SecureAuto sets Secure when the request came over TLS (r.TLS != nil).
-	// Behind a proxy that terminates TLS the request does not look like TLS:
-	// use SecureAlways there.
+	// SecureAuto sets Secure when the request came over TLS (r.TLS != nil),
+	// or through a proxy listed in CookieOptions.TrustedProxies that says
+	// "X-Forwarded-Proto: https". Behind a proxy that terminates TLS the
+	// request itself does not look like TLS, so without TrustedProxies the
+	// cookie there gets no Secure: list the proxy, or use SecureAlways when
+	// the site is served only over HTTPS.
 	SecureAuto SecureMode = iota
 	// SecureAlways always sets Secure.
 	SecureAlways
@@ -73,6 +77,19 @@ type CookieOptions struct {
 	//
 	// Default SecureAuto: when the request came over TLS.
 	Secure SecureMode
+
+	// TrustedProxies are the addresses of the proxies in front of the
+	// application that terminate TLS. With SecureAuto, a request whose
+	// peer (r.RemoteAddr) is in one of them and whose X-Forwarded-Proto
+	// says "https" counts as TLS and gets a Secure cookie. Of several
+	// X-Forwarded-Proto values the last counts: the one the nearest proxy
+	// added. Only the proxy's own address is trusted, so that a client
+	// reaching the application directly cannot choose; a middleware that
+	// rewrites r.RemoteAddr to the client's address (a "real IP"
+	// middleware) must then run after Manager.Handler, not before.
+	//
+	// Default nil: X-Forwarded-Proto is ignored.
+	TrustedProxies []netip.Prefix
 
 	// Partitioned sets the Partitioned attribute (CHIPS), for sessions in
 	// third-party iframes. Browsers require Secure with it.
@@ -130,6 +147,44 @@ func validCookieName(name string) bool {
 		}
 	}
 	return true
+}
+
+// secure reports whether the cookie set in answer to r gets Secure.
+func (co *CookieOptions) secure(r *http.Request) bool {
+	switch co.Secure {
+	case SecureAlways:
+		return true
+	case SecureNever:
+		return false
+	}
+	return r.TLS != nil || len(co.TrustedProxies) > 0 && forwardedHTTPS(r, co.TrustedProxies)
+}
+
+// forwardedHTTPS reports whether r came from one of proxies and the last
+// X-Forwarded-Proto value, the one the nearest proxy set, is "https".
+func forwardedHTTPS(r *http.Request, proxies []netip.Prefix) bool {
+	vals := r.Header.Values("X-Forwarded-Proto")
+	if len(vals) == 0 {
+		return false
+	}
+	last := vals[len(vals)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	if !strings.EqualFold(textproto.TrimString(last), "https") {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range proxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // newID returns a fresh session id.

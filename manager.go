@@ -432,7 +432,7 @@ func (m *Manager) writeCookie(h http.Header, r *http.Request, s *Session, now ti
 	c := &http.Cookie{
 		Name: co.name(), Path: co.Path, Domain: co.Domain,
 		HttpOnly: !co.ScriptReadable, SameSite: co.SameSite, Partitioned: co.Partitioned,
-		Secure: co.Secure == SecureAlways || co.Secure == SecureAuto && r.TLS != nil,
+		Secure: co.secure(r),
 	}
 	if c.Path == "" {
 		c.Path = defaultCookiePath
