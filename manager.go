@@ -64,9 +64,9 @@ type Manager struct {
 	// Codec turns the session's values into bytes.
 	//
 	// Default codec.Default(), a MessagePack codec that keeps the exact Go
-	// type of each value, chosen by measurement (see package codec); a zero
-	// codec.MsgPack when nil. Use codec.JSON{} to share sessions with
-	// programs in other languages.
+	// type of each value, chosen by measurement (see package codec), also
+	// used when nil. Use codec.JSON{} to share sessions with programs in
+	// other languages.
 	Codec codec.Codec
 
 	// Cookie holds the cookie's name and attributes; each field documents
@@ -480,9 +480,14 @@ func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error)
 	}
 }
 
+// nilCodec is the codec of a Manager whose Codec is nil: codec.Default(),
+// made once so that its cache of time zones is shared, not rebuilt per
+// request.
+var nilCodec = codec.Default()
+
 func (m *Manager) codec() codec.Codec {
 	if m.Codec == nil {
-		return codec.MsgPack{}
+		return nilCodec
 	}
 	return m.Codec
 }
