@@ -317,13 +317,16 @@ func TestPanicAfterHeaderKeepsEarlierSave(t *testing.T) {
 
 func TestInvalidCookieNameIsReported(t *testing.T) {
 	t.Parallel()
-	m, _ := newSpy(t, nil)
+	m, spy := newSpy(t, nil)
 	m.Cookie.Name = "bad name;"
 	var errs errorLog
 	m.ErrorHandler = errs.handler
 	res, _ := serve(t, m, app).do("GET", "/put?k=a&v=1")
 	if e := errs.take(); res.StatusCode != http.StatusInternalServerError || len(e) != 1 || !strings.Contains(e[0].Error(), "invalid cookie name") {
 		t.Errorf("got %s, errors %v; want 500 and an invalid cookie name error", res.Status, e)
+	}
+	if n := count(t, spy); n != 0 {
+		t.Errorf("%d sessions stored, want 0: the bad name must be refused before the store is written", n)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"strings"
 	"time"
@@ -22,9 +23,12 @@ const (
 type SecureMode int
 
 const (
-	// SecureAuto sets Secure when the request came over TLS (r.TLS != nil).
-	// Behind a proxy that terminates TLS the request does not look like TLS:
-	// use SecureAlways there.
+	// SecureAuto sets Secure when the request came over TLS (r.TLS != nil),
+	// or through a proxy listed in CookieOptions.TrustedProxies that says
+	// "X-Forwarded-Proto: https". Behind a proxy that terminates TLS the
+	// request itself does not look like TLS, so without TrustedProxies the
+	// cookie there gets no Secure: list the proxy, or use SecureAlways when
+	// the site is served only over HTTPS.
 	SecureAuto SecureMode = iota
 	// SecureAlways always sets Secure.
 	SecureAlways
@@ -32,14 +36,15 @@ const (
 	SecureNever
 )
 
-// CookieOptions are the attributes of the session cookie. The defaults are
-// the ones [New] sets.
+// CookieOptions are the attributes of the session cookie. Every field's zero
+// value means its default, so a zero CookieOptions (as in a Manager
+// literal) gives the same cookie as [New].
 type CookieOptions struct {
 	// Name is the cookie's name. Name it "__Host-session" (with Path "/",
 	// no Domain and Secure) to stop sibling subdomains from planting a
 	// cookie of the same name.
 	//
-	// Default "session".
+	// Default "session", also used when empty.
 	Name string
 
 	// Domain is the cookie's Domain attribute.
@@ -49,25 +54,42 @@ type CookieOptions struct {
 
 	// Path is the cookie's Path attribute.
 	//
-	// Default "/".
+	// Default "/", also used when empty.
 	Path string
 
-	// HttpOnly hides the cookie from JavaScript.
+	// ScriptReadable leaves out the HttpOnly attribute, so that JavaScript
+	// can read the cookie and an injected script can steal the session. It
+	// is inverted (rather than an HttpOnly that defaults to true) so that
+	// the zero value, as in a Manager literal, is the safe setting.
 	//
-	// Default true.
-	HttpOnly bool
+	// Default false: the cookie is HttpOnly.
+	ScriptReadable bool
 
 	// SameSite is the cookie's SameSite attribute. Lax keeps the cookie off
 	// cross-site subrequests and cross-site POSTs; it is not by itself a
 	// CSRF defence (see the package documentation).
 	//
-	// Default http.SameSiteLaxMode.
+	// Default http.SameSiteLaxMode, also used when 0;
+	// http.SameSiteDefaultMode sends no SameSite attribute.
 	SameSite http.SameSite
 
 	// Secure says when the cookie gets the Secure attribute.
 	//
 	// Default SecureAuto: when the request came over TLS.
 	Secure SecureMode
+
+	// TrustedProxies are the addresses of the proxies in front of the
+	// application that terminate TLS. With SecureAuto, a request whose
+	// peer (r.RemoteAddr) is in one of them and whose X-Forwarded-Proto
+	// says "https" counts as TLS and gets a Secure cookie. Of several
+	// X-Forwarded-Proto values the last counts: the one the nearest proxy
+	// added. Only the proxy's own address is trusted, so that a client
+	// reaching the application directly cannot choose; a middleware that
+	// rewrites r.RemoteAddr to the client's address (a "real IP"
+	// middleware) must then run after Manager.Handler, not before.
+	//
+	// Default nil: X-Forwarded-Proto is ignored.
+	TrustedProxies []netip.Prefix
 
 	// Partitioned sets the Partitioned attribute (CHIPS), for sessions in
 	// third-party iframes. Browsers require Secure with it.
@@ -87,12 +109,82 @@ type CookieOptions struct {
 	Lifetime time.Duration
 }
 
-// defaultCookie is the CookieOptions that New sets.
+// Defaults of the cookie's attributes, used where a CookieOptions field is
+// zero.
+const (
+	defaultCookieName = "session"
+	defaultCookiePath = "/"
+)
+
+// defaultCookie is the CookieOptions that New sets: the defaults, written
+// out so that a program reading m.Cookie sees them.
 var defaultCookie = CookieOptions{
-	Name:     "session",
-	Path:     "/",
-	HttpOnly: true,
+	Name:     defaultCookieName,
+	Path:     defaultCookiePath,
 	SameSite: http.SameSiteLaxMode,
+}
+
+// name returns the cookie's name, or its default.
+func (co *CookieOptions) name() string {
+	if co.Name == "" {
+		return defaultCookieName
+	}
+	return co.Name
+}
+
+// validCookieName reports whether name is a token (RFC 6265 section 4.1.1,
+// RFC 7230 section 3.2.6), as net/http requires of a cookie's name, so that
+// a bad name is refused before a session is stored rather than when its
+// cookie is written.
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// secure reports whether the cookie set in answer to r gets Secure.
+func (co *CookieOptions) secure(r *http.Request) bool {
+	switch co.Secure {
+	case SecureAlways:
+		return true
+	case SecureNever:
+		return false
+	}
+	return r.TLS != nil || len(co.TrustedProxies) > 0 && forwardedHTTPS(r, co.TrustedProxies)
+}
+
+// forwardedHTTPS reports whether r came from one of proxies and the last
+// X-Forwarded-Proto value, the one the nearest proxy set, is "https".
+func forwardedHTTPS(r *http.Request, proxies []netip.Prefix) bool {
+	vals := r.Header.Values("X-Forwarded-Proto")
+	if len(vals) == 0 {
+		return false
+	}
+	last := vals[len(vals)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	if !strings.EqualFold(textproto.TrimString(last), "https") {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range proxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // newID returns a fresh session id.

@@ -246,14 +246,14 @@ func TestIdleRefreshWithoutToucherRewritesData(t *testing.T) {
 	}
 }
 
-func TestHashIDsOffStoresTheID(t *testing.T) {
+func TestPlainIDsStoresTheID(t *testing.T) {
 	t.Parallel()
 	m, spy := newSpy(t, nil)
-	m.HashIDs = false
+	m.PlainIDs = true
 	c := serve(t, m, app)
 	c.get("/put?k=a&v=1")
 	if _, found, _ := spy.Store.Load(context.Background(), c.cookie()); !found {
-		t.Error("with HashIDs off, no record under the id")
+		t.Error("with PlainIDs, no record under the id")
 	}
 }
 
@@ -261,7 +261,7 @@ func TestIterateAndRevokeUseStoreKeys(t *testing.T) {
 	t.Parallel()
 	for _, hash := range []bool{true, false} {
 		m, spy := newSpy(t, nil)
-		m.HashIDs = hash
+		m.PlainIDs = !hash
 		srv := newServer(t, m.Handler(http.HandlerFunc(app)))
 		alice, bob := newClient(t, srv), newClient(t, srv)
 		alice.get("/put?k=user&v=alice")

@@ -48,9 +48,10 @@ const (
 // [SessionInterface] (Open and Save, for your own middleware) and provides
 // the middleware [Manager.Handler].
 //
-// Create it with [New], then change the settings before the first request;
-// they must not change while requests are served. Each field's doc says its
-// default.
+// Create it with [New], or as a literal (&Manager{Store: s}): every field's
+// zero value means its default, so both give the same Manager. Change the
+// settings before the first request; they must not change while requests
+// are served. Each field's doc says its default.
 type Manager struct {
 	// Store keeps the sessions. When it implements [Swapper], concurrent
 	// requests of one session are merged (see [Session]); otherwise the
@@ -63,9 +64,9 @@ type Manager struct {
 	// Codec turns the session's values into bytes.
 	//
 	// Default codec.Default(), a MessagePack codec that keeps the exact Go
-	// type of each value, chosen by measurement (see package codec); a zero
-	// codec.MsgPack when nil. Use codec.JSON{} to share sessions with
-	// programs in other languages.
+	// type of each value, chosen by measurement (see package codec), also
+	// used when nil. Use codec.JSON{} to share sessions with programs in
+	// other languages.
 	Codec codec.Codec
 
 	// Cookie holds the cookie's name and attributes; each field documents
@@ -96,13 +97,15 @@ type Manager struct {
 	// Default false: browser-session cookies.
 	Permanent bool
 
-	// HashIDs stores each session under the SHA-256 hash of its id
-	// (base64url-encoded without padding) rather than the id itself, so the
-	// store's contents (a leaked backup, a timing attack on lookups) give no
-	// usable session id. Changing it loses every stored session.
+	// PlainIDs stores each session under its id itself rather than under
+	// the SHA-256 hash of the id (base64url-encoded without padding). The
+	// hash is the default because then the store's contents (a leaked
+	// backup, a timing attack on lookups) give no usable session id; the
+	// field is inverted so that the zero value, as in a Manager literal, is
+	// that safe setting. Changing it loses every stored session.
 	//
-	// Default true.
-	HashIDs bool
+	// Default false: ids are hashed.
+	PlainIDs bool
 
 	// ErrorHandler answers a request whose session could not be opened or
 	// saved: a store error, a record too large, ErrConflict. When the error
@@ -143,7 +146,7 @@ type Manager struct {
 	commits commitQueues
 	// ownerLocks serialises the updates of each owner's index in this process.
 	ownerLocks keyedLocks
-	// keys remembers the store keys of recent ids (HashIDs).
+	// keys remembers the store keys of recent ids (unless PlainIDs).
 	keys keyCache
 }
 
@@ -161,7 +164,6 @@ func New(store Store) *Manager {
 		Codec:    codec.Default(),
 		Cookie:   defaultCookie,
 		Lifetime: DefaultLifetime,
-		HashIDs:  true,
 	}
 }
 
@@ -192,8 +194,8 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error
 
 // StoredSession is one stored session as [Manager.Iterate] sees it.
 type StoredSession struct {
-	// Key is the store key, for Revoke: the hash of the session's id when
-	// HashIDs is set, never the id itself.
+	// Key is the store key, for Revoke: the hash of the session's id unless
+	// PlainIDs is set, never the id itself.
 	Key       string
 	Values    map[string]any
 	Flashes   []FlashMessage
@@ -274,7 +276,7 @@ func (m *Manager) initSession(s *Session) {
 // session that does not decode gives a new session that deletes it when
 // saved.
 func (m *Manager) load(r *http.Request) (*Session, error) {
-	return m.loadInto(r, cookieID(r.Header, m.Cookie.Name), nil)
+	return m.loadInto(r, cookieID(r.Header, m.Cookie.name()), nil)
 }
 
 // loadInto is load of the session whose id r's cookie carries, filling
@@ -344,6 +346,11 @@ func (m *Manager) save(h http.Header, r *http.Request, s *Session, late bool) er
 		s.ops, s.pending, s.login = clearOps(s.ops), keep, nil
 		return nil
 	}
+	if name := m.Cookie.name(); !validCookieName(name) {
+		// Refused before the store is written: a session stored with a
+		// cookie that cannot be sent would be an orphan record.
+		return fmt.Errorf("sessionstore: save: invalid cookie name %q in Manager.Cookie.Name", name)
+	}
 	ctx, end := m.begin(r.Context(), StepSave)
 	c := &s.sv // in the session: a save allocates no commit
 	*c = commit{m: m, s: s, ctx: ctx, now: m.clock(), late: late}
@@ -412,10 +419,10 @@ func (m *Manager) withRecord(s *Session, fn func(data []byte) error) error {
 
 // storeKey returns the store key of id.
 func (m *Manager) storeKey(id string) string {
-	if m.HashIDs {
-		return m.keys.key(id)
+	if m.PlainIDs {
+		return id
 	}
-	return id
+	return m.keys.key(id)
 }
 
 // writeCookie sets the cookie carrying the id of s on h, or, when s is nil,
@@ -423,9 +430,15 @@ func (m *Manager) storeKey(id string) string {
 func (m *Manager) writeCookie(h http.Header, r *http.Request, s *Session, now time.Time) error {
 	co := &m.Cookie
 	c := &http.Cookie{
-		Name: co.Name, Path: co.Path, Domain: co.Domain,
-		HttpOnly: co.HttpOnly, SameSite: co.SameSite, Partitioned: co.Partitioned,
-		Secure: co.Secure == SecureAlways || co.Secure == SecureAuto && r.TLS != nil,
+		Name: co.name(), Path: co.Path, Domain: co.Domain,
+		HttpOnly: !co.ScriptReadable, SameSite: co.SameSite, Partitioned: co.Partitioned,
+		Secure: co.secure(r),
+	}
+	if c.Path == "" {
+		c.Path = defaultCookiePath
+	}
+	if c.SameSite == 0 {
+		c.SameSite = http.SameSiteLaxMode
 	}
 	switch {
 	case s == nil:
@@ -467,9 +480,14 @@ func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error)
 	}
 }
 
+// nilCodec is the codec of a Manager whose Codec is nil: codec.Default(),
+// made once so that its cache of time zones is shared, not rebuilt per
+// request.
+var nilCodec = codec.Default()
+
 func (m *Manager) codec() codec.Codec {
 	if m.Codec == nil {
-		return codec.MsgPack{}
+		return nilCodec
 	}
 	return m.Codec
 }

@@ -49,7 +49,7 @@ func (m *Manager) serve(next http.Handler, w http.ResponseWriter, r *http.Reques
 	// one piece with the rest; one that names none does not pay for it.
 	var rq *request
 	var into *Session
-	id := cookieID(r.Header, m.Cookie.Name)
+	id := cookieID(r.Header, m.Cookie.name())
 	if id != "" {
 		rs := &requestSession{request: request{m: m, w: w}}
 		rq, into = &rs.request, &rs.sess

@@ -207,7 +207,7 @@ func encodeState(buf []byte, c codec.Codec, st *state) ([]byte, error) {
 		if p, ok := c.(codec.Patcher); ok {
 			out, err := p.AppendPatchEntries(buf, st.lazy.data, st.lazy.entries, st.values)
 			if err != nil {
-				return nil, fmt.Errorf("sessionstore: encode: %w", err)
+				return nil, fmt.Errorf("encode: %w", err)
 			}
 			return out, nil
 		}
@@ -219,13 +219,13 @@ func encodeState(buf []byte, c codec.Codec, st *state) ([]byte, error) {
 	if a, ok := c.(codec.Appender); ok {
 		out, err := a.AppendEncode(buf, st.values)
 		if err != nil {
-			return nil, fmt.Errorf("sessionstore: encode: %w", err)
+			return nil, fmt.Errorf("encode: %w", err)
 		}
 		return out, nil
 	}
 	vals, err := c.Encode(st.values)
 	if err != nil {
-		return nil, fmt.Errorf("sessionstore: encode: %w", err)
+		return nil, fmt.Errorf("encode: %w", err)
 	}
 	return append(buf, vals...), nil
 }

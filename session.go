@@ -340,7 +340,7 @@ func (s *Session) SetPermanent(on bool) {
 }
 
 // Key returns the store key of the session: the hash of its id (or the id
-// itself when Manager.HashIDs is off), which [Manager.Revoke] takes and
+// itself when Manager.PlainIDs is set), which [Manager.Revoke] takes and
 // [Manager.Iterate] reports. It is "" while the session is not stored.
 func (s *Session) Key() string {
 	s.lock()

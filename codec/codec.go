@@ -79,7 +79,10 @@
 // fails with an error wrapping [ErrEncode] on a value it cannot represent.
 package codec
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Codec turns session values into bytes and back.
 //
@@ -128,3 +131,28 @@ var (
 // a [MsgPack] with no registered types and its own cache of time zones. Use
 // [NewMsgPack] to register the types your sessions store.
 func Default() Codec { return NewMsgPack() }
+
+// encodeError wraps ErrEncode, and the cause if any, without repeating
+// ErrEncode's text: the caller's prefix ("sessionstore: save: encode: ")
+// already says that encoding failed, so the message is only what the codec
+// adds, under the codec's name.
+type encodeError struct {
+	msg   string
+	cause error
+}
+
+func (e *encodeError) Error() string { return e.msg }
+
+func (e *encodeError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrEncode}
+	}
+	return []error{ErrEncode, e.cause}
+}
+
+// wrapEncode returns err of the codec named name as an encode error, its
+// message under one "name: " prefix (encoding/gob's and encoding/json's
+// messages already start with theirs).
+func wrapEncode(name string, err error) error {
+	return &encodeError{msg: name + ": " + strings.TrimPrefix(err.Error(), name+": "), cause: err}
+}

@@ -62,11 +62,11 @@ func (Gob) Encode(values map[string]any) ([]byte, error) {
 		values = map[string]any{}
 	}
 	if err := checkNesting(values, 1); err != nil {
-		return nil, fmt.Errorf("%w: gob: %w", ErrEncode, err)
+		return nil, wrapEncode("gob", err)
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(values); err != nil {
-		return nil, fmt.Errorf("%w: gob: %w", ErrEncode, err)
+		return nil, wrapEncode("gob", err)
 	}
 	return buf.Bytes(), nil
 }

@@ -52,7 +52,7 @@ func (JSON) Encode(values map[string]any) ([]byte, error) {
 	}
 	data, err := json.Marshal(values)
 	if err != nil {
-		return nil, fmt.Errorf("%w: json: %w", ErrEncode, err)
+		return nil, wrapEncode("json", err)
 	}
 	return data, nil
 }

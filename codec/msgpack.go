@@ -2,6 +2,7 @@ package codec
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"sync"
 	"time"
@@ -98,7 +99,10 @@ const maxZones = 1024
 //
 //	c := codec.NewMsgPack(User{}, &Cart{}, map[string]bool(nil))
 //
-// registers User, *Cart and map[string]bool. A registered value is encoded
+// registers User, *Cart and map[string]bool. An example of a named type
+// also registers its pointer type, and a pointer example the type it points
+// to (User{} covers *User, &Cart{} covers Cart), each still decoded as the
+// type that was stored. A registered value is encoded
 // with msgpack/v5's rules for Go values (struct fields by name, `msgpack`
 // tags honoured, unexported fields skipped), under the type's name: its
 // package path and name, "*" first for a pointer, or its Go spelling for an
@@ -139,6 +143,30 @@ func NewMsgPack(types ...any) MsgPack {
 		}
 		r.names[t] = name
 		r.types[name] = t
+	}
+	// An example covers its pointer type (Cart{} covers *Cart) and a
+	// pointer example its element type, unless that type was given too:
+	// a session that stores a *Cart where Cart{} was registered is the
+	// usual slip, and nothing is gained by failing it.
+	for t := range maps.Clone(r.names) {
+		var other reflect.Type
+		switch {
+		case t.Kind() == reflect.Pointer && t.Elem().Name() != "":
+			other = t.Elem()
+		case t.Kind() != reflect.Pointer && t.Name() != "":
+			other = reflect.PointerTo(t)
+		default:
+			continue // unnamed types (map[string]bool) stay as registered
+		}
+		name := typeName(other)
+		if _, dup := r.names[other]; dup {
+			continue
+		}
+		if _, dup := r.types[name]; dup {
+			continue
+		}
+		r.names[other] = name
+		r.types[name] = other
 	}
 	return MsgPack{reg: r}
 }
@@ -227,7 +255,7 @@ func (d *decoder) decode() (map[string]any, error) {
 }
 
 func encodeErr(format string, args ...any) error {
-	return fmt.Errorf("%w: msgpack: %s", ErrEncode, fmt.Sprintf(format, args...))
+	return &encodeError{msg: "msgpack: " + fmt.Sprintf(format, args...)}
 }
 
 func decodeErr(format string, args ...any) error {

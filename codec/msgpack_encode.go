@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -413,11 +414,17 @@ func (e *encoder) registered(v any) error {
 		name = e.reg.names[reflect.TypeOf(v)]
 	}
 	if name == "" {
-		return encodeErr("unsupported type %T (register it with codec.NewMsgPack)", v)
+		t := reflect.TypeOf(v)
+		switch t.Kind() {
+		case reflect.Chan, reflect.Func, reflect.UnsafePointer:
+			return encodeErr("a %T cannot be stored: channels, functions and unsafe pointers are not data", v)
+		}
+		return encodeErr("type %T is not registered: register it with codec.NewMsgPack(%s)", v, example(t))
 	}
 	body, err := msgpack.Marshal(v)
 	if err != nil {
-		return encodeErr("%T: %v", v, err)
+		// msgpack/v5's messages start with "msgpack: " as this one does.
+		return encodeErr("%T: %s", v, strings.TrimPrefix(err.Error(), "msgpack: "))
 	}
 	var payload encoder
 	_ = payload.str(name) // cannot fail: a type name is short
@@ -427,4 +434,23 @@ func (e *encoder) registered(v any) error {
 	}
 	e.buf = append(e.buf, payload.buf...)
 	return nil
+}
+
+// example returns Go source for an example of t to register, as an error
+// message can suggest it.
+func example(t reflect.Type) string {
+	switch {
+	case t.Kind() == reflect.Struct && t.Name() != "":
+		return t.String() + "{}"
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
+		return "&" + t.Elem().String() + "{}"
+	case t.Kind() == reflect.Map || t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer:
+		return t.String() + "(nil)"
+	case t.Kind() == reflect.String:
+		return t.String() + `("")`
+	case t.Kind() == reflect.Bool:
+		return t.String() + "(false)"
+	default:
+		return t.String() + "(0)"
+	}
 }

@@ -50,7 +50,7 @@ func TestRegistrationIsPerCodec(t *testing.T) {
 	data := mustEncode(t, registered, map[string]any{"u": user{Name: "Ada"}})
 	for name, c := range map[string]codec.MsgPack{
 		"zero value":      {},
-		"other registrar": codec.NewMsgPack(&user{}),
+		"other registrar": codec.NewMsgPack(cart{}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := c.Encode(map[string]any{"u": user{Name: "Ada"}}); !errors.Is(err, codec.ErrEncode) {

@@ -17,7 +17,7 @@
 // is still one call of the wrapped store: no round trip is added.
 //
 // Encryption does not replace the Manager's hashing of session ids
-// (Manager.HashIDs): keep both. Hashing makes the stored keys useless as
+// (Manager.PlainIDs false, the default): keep both. Hashing makes the stored keys useless as
 // cookies; sealing makes the stored data unreadable.
 //
 // # What is protected

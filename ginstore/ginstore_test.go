@@ -1,10 +1,12 @@
 package ginstore_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,6 +19,7 @@ import (
 	"github.com/sessionstore/sessionstore/ginstore"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
 	"github.com/sessionstore/sessionstore/internal/testservers"
+	"github.com/sessionstore/sessionstore/memory"
 )
 
 func TestMain(m *testing.M) {
@@ -235,4 +238,38 @@ func TestRenewIDAlone(t *testing.T) {
 	}
 	wantStored(t, store, first, false)
 	wantStored(t, store, ck.Value, true)
+}
+
+// TestForeignCookie sends a session cookie the store never issued (a
+// leftover of another store, a typo, an attack) through the real
+// gin-contrib/sessions: the request gets a new session and gin-contrib logs
+// no error, where it used to log one on every request until the cookie
+// expired.
+func TestForeignCookie(t *testing.T) {
+	var logged bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil))) // gin-contrib logs with slog.Error
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	srv := serve(t, ginstore.New(memory.New(memory.Options{})))
+	req, err := http.NewRequest("GET", srv+"/visit", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", cookieName+"=zzz")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "1" {
+		t.Fatalf("GET with a foreign cookie: %d %q, want 200 \"1\": a new session", resp.StatusCode, body)
+	}
+	if ck := findCookie(resp.Cookies()); ck == nil || ck.Value == "zzz" || len(ck.Value) != 43 {
+		t.Fatalf("cookie = %v, want a fresh id replacing the foreign one", ck)
+	}
+	if logged.Len() > 0 {
+		t.Fatalf("gin-contrib logged:\n%s\nwant nothing: a foreign cookie is no server error", logged.String())
+	}
 }

@@ -38,9 +38,10 @@ const idBytes = 32
 // cookie has MaxAge 0 (a browser-session cookie).
 const DefaultBrowserSessionLifetime = 24 * time.Hour
 
-// ErrInvalidCookie is wrapped by New and Get when the request carries a
-// session cookie that is not an id this package issued. The returned session
-// is a fresh one, as gorilla/sessions expects.
+// ErrInvalidCookie is no longer returned: a session cookie that is not an id
+// this package issued gives a new session and no error (see Store.New).
+//
+// Deprecated: kept so that programs testing for it still compile.
 var ErrInvalidCookie = errors.New("gorillastore: invalid session cookie")
 
 // Store is a gorilla/sessions Store over a sessionstore.Store.
@@ -81,6 +82,14 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // New loads the session named name from the store, or returns a new one when
 // the request has no valid cookie for it. It never returns a nil session,
 // even with an error.
+//
+// A cookie that is not an id this package issued (malformed, forged, or left
+// over from another store such as gorilla's CookieStore under the same name)
+// gives a new session and no error, as a missing cookie does: frameworks
+// built on gorilla/sessions answer an error from Get with a 500 or log it
+// on every request, and the stale cookie would keep the visitor there until
+// it expired. The next Save replaces it with a fresh id. Only a store error
+// or a stored session that does not decode is returned.
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := *s.Options
@@ -92,7 +101,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		return session, nil
 	}
 	if !validID(c.Value) {
-		return session, fmt.Errorf("%w: %q", ErrInvalidCookie, name)
+		return session, nil
 	}
 	rec, found, err := s.store.Load(r.Context(), storeKey(c.Value))
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/sessionstore/sessionstore/gorillastore"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
 	"github.com/sessionstore/sessionstore/internal/testservers"
+	"github.com/sessionstore/sessionstore/memory"
 )
 
 func TestMain(m *testing.M) { testservers.Main(m) }
@@ -180,4 +181,30 @@ func jarCookie(t *testing.T, c *http.Client, srv string) string {
 		return ck.Value
 	}
 	return ""
+}
+
+// TestForeignCookie sends a session cookie the store never issued (a
+// leftover of gorilla's CookieStore, a typo, an attack) through the real
+// echo-contrib/session and the README's handler, which returns session.Get's
+// error: the request gets a new session, not a 500 on every page until the
+// cookie expires.
+func TestForeignCookie(t *testing.T) {
+	srv := serve(t, gorillastore.New(memory.New(memory.Options{})))
+	req, err := http.NewRequest("GET", srv+"/visit", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", cookieName+"=zzz")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "1" {
+		t.Fatalf("GET with a foreign cookie: %d %q, want 200 \"1\": a new session", resp.StatusCode, body)
+	}
+	if ck := findCookie(resp.Cookies()); ck == nil || ck.Value == "zzz" || len(ck.Value) != 43 {
+		t.Fatalf("cookie = %v, want a fresh id replacing the foreign one", ck)
+	}
 }
