@@ -468,7 +468,7 @@ func TestSystemFoundThroughWrappers(t *testing.T) {
 			if _, _, err := s.Load(context.Background(), "id"); err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]string{"memory": "memory", "redis": "redis", "postgres": "postgresql", "mongo": "mongodb", "memcache": "memcached", "mysql": "mysql"}[b.Name]
+			want := map[string]string{"memory": "memory", "redis": "redis", "postgres": "postgresql", "mongo": "mongodb", "memcache": "memcached", "mysql": "mysql", "sqlite": "sqlite"}[b.Name]
 			spans := tel.storeSpans()
 			outer := spans[len(spans)-1]
 			if v, _ := attr(outer, "db.system.name"); v.AsString() != want {
