@@ -254,12 +254,12 @@ func (rec *record) skipped() []string {
 
 // leaves returns the names of the subtests that have no subtests.
 func (rec *record) leaves() []string {
+	// A group's subtests need not follow it: those of a parallel group
+	// start once the groups after it are done.
 	var names []string
-	for i, name := range rec.order {
-		if i+1 < len(rec.order) && strings.HasPrefix(rec.order[i+1], name+"/") {
-			continue
-		}
-		if name != "" {
+	for _, name := range rec.order {
+		parent := slices.ContainsFunc(rec.order, func(other string) bool { return strings.HasPrefix(other, name+"/") })
+		if !parent && name != "" {
 			names = append(names, name)
 		}
 	}
