@@ -30,7 +30,7 @@ func harness(client *gomemcache.Client) storetest.Harness {
 				return newStore(t, client, opts) // another client's store on the same keys
 			})
 		},
-		OpenAgain: opener.OpenAgain,
+		OpenAgain:   opener.OpenAgain,
 		MaxDataSize: memcache.DefaultMaxDataSize,
 		// Load ends a record at the exact expiry in its header, whatever
 		// memcached's 1-second clock does, so the suite checks "gone" at

@@ -44,7 +44,7 @@ func harness(pool *pgxpool.Pool) storetest.Harness {
 				return s
 			})
 		},
-		OpenAgain:   opener.OpenAgain,
+		OpenAgain:           opener.OpenAgain,
 		MaxDataSize:         postgres.DefaultMaxDataSize,
 		NewUnreachableStore: newUnreachableStore,
 		// A table per name: quoted, so case and every character count, and

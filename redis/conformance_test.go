@@ -33,7 +33,7 @@ func harness(client goredis.UniversalClient) storetest.Harness {
 				return s
 			})
 		},
-		OpenAgain: opener.OpenAgain,
+		OpenAgain:       opener.OpenAgain,
 		MaxDataSize:     redis.DefaultMaxDataSize,
 		ExpiryPrecision: 0, // Load checks the expiry itself
 		NewUnreachableStore: func(t testing.TB) sessionstore.Store {
