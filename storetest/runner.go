@@ -75,10 +75,15 @@ func RunSuite(ctx context.Context, h Harness, report func(Result)) []Result {
 func RunRules(ctx context.Context, h Harness, keep func(rule string) bool, report func(Result)) []Result {
 	outsideTests.Do(func() {
 		if !testing.Testing() {
-			// rapid asks testing.Short, which needs testing's flags, and
-			// would write a failing sequence under testdata/ of the
+			// rapid asks testing.Short, which needs testing's flags
+			// registered and parsed (a program outside go test, such as
+			// cmd/sessionstore, parses none: it has flag sets of its own),
+			// and would write a failing sequence under testdata/ of the
 			// current directory.
 			testing.Init()
+			if !flag.Parsed() {
+				flag.CommandLine.Parse(nil)
+			}
 			flag.Set("rapid.nofailfile", "true")
 		}
 	})
