@@ -15,12 +15,16 @@ import (
 
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/encrypt"
+	"github.com/sessionstore/sessionstore/internal/backendtest"
 	"github.com/sessionstore/sessionstore/internal/storewrap"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/memory"
 )
 
-func TestMain(m *testing.M) { testservers.Main(m) }
+func TestMain(m *testing.M) {
+	backendtest.ShorterModelRuns(25) // the suite over every backend; each is proven in full in its own package
+	testservers.Main(m)
+}
 
 // keyText returns the text form of a new key with the given id.
 func keyText(t testing.TB, id string) string {

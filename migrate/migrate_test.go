@@ -16,7 +16,10 @@ import (
 	"github.com/sessionstore/sessionstore/storetest"
 )
 
-func TestMain(m *testing.M) { testservers.Main(m) }
+func TestMain(m *testing.M) {
+	backendtest.ShorterModelRuns(25) // the suite over every backend; each is proven in full in its own package
+	testservers.Main(m)
+}
 
 // TestConformance runs the suite over the wrapper from one backend to
 // another: what the application sees during a move keeps the contract.

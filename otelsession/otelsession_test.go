@@ -31,7 +31,10 @@ import (
 	"github.com/sessionstore/sessionstore/redis"
 )
 
-func TestMain(m *testing.M) { testservers.Main(m) }
+func TestMain(m *testing.M) {
+	backendtest.ShorterModelRuns(25) // the suite over every backend; each is proven in full in its own package
+	testservers.Main(m)
+}
 
 // telemetry is the real SDK with an in-memory span recorder and a manual
 // metric reader.

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"flag"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +31,11 @@ import (
 
 func TestMain(m *testing.M) {
 	goredis.SetLogger(quietLogger{}) // as main does
+	// check runs the whole suite on every backend; each is proven with the
+	// model's full run length in its own package.
+	if os.Getenv("RAPID_CHECKS") == "" {
+		flag.Set("rapid.checks", "25")
+	}
 	testservers.Main(m)
 }
 

@@ -10,8 +10,11 @@ package backendtest
 import (
 	"context"
 	"crypto/rand"
+	"flag"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -217,4 +220,17 @@ func newSQLite(t testing.TB) sessionstore.Store {
 		return s
 	}
 	return opener.Track(open(t), open)
+}
+
+// ShorterModelRuns sets the number of random sequences the conformance
+// suite's model check tries (rapid's -rapid.checks) to n, unless RAPID_CHECKS
+// is set; a -rapid.checks flag on the command line still wins. Call it from
+// TestMain of a package that runs the suite through something over every
+// backend (a wrapper, a command): each backend is proven with the full run
+// length in its own package, and seven backends at full length made CI
+// minutes longer.
+func ShorterModelRuns(n int) {
+	if os.Getenv("RAPID_CHECKS") == "" {
+		flag.Set("rapid.checks", strconv.Itoa(n)) // registered by storetest's rapid
+	}
 }
