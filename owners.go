@@ -85,6 +85,14 @@ func (s *Session) LogIn(owner string, meta map[string]string) {
 	}
 	s.lock()
 	defer s.mu.Unlock()
+	if s.phase == ended && s.key == "" {
+		// Opened from a forward (a late request of a renewed id): it stores
+		// nothing, but a login is the user's own intent, so it starts a
+		// session of its own under a fresh id; no id is adopted. Without
+		// this a device whose cookie still names a forward could not log in
+		// until the forward expired.
+		s.phase, s.isNew = unsaved, true
+	}
 	s.record(op{kind: opOwner, key: owner})
 	s.login = &login{owner: owner, meta: maps.Clone(meta)}
 	if s.pending != destroy {
