@@ -385,8 +385,11 @@ func TestObserverNoProviderAllocatesNothing(t *testing.T) {
 	}
 	observed.Observer = o
 	ctx := context.Background()
-	b, w := testing.AllocsPerRun(200, requests(t, ctx, bare)), testing.AllocsPerRun(200, requests(t, ctx, observed))
-	if w != b {
+	// The fewest of five measurements each, and allocNoise: under -race
+	// either Manager allocates one more now and then (CI saw 9 observed,
+	// 10 bare once; a loop of 30 runs saw 10 and 9 twice).
+	b, w := fewestAllocs(requests(t, ctx, bare)), fewestAllocs(requests(t, ctx, observed))
+	if w > b+allocNoise {
 		t.Fatalf("%v allocations per round observed, %v bare", w, b)
 	}
 	if n := testing.AllocsPerRun(200, func() {
@@ -401,6 +404,16 @@ func TestObserverNoProviderAllocatesNothing(t *testing.T) {
 
 // requests returns a round of requests through m, in ctx, after one that
 // creates a session: one that changes it, one that reads it.
+// fewestAllocs is the fewest allocations per call of f in five rounds of
+// testing.AllocsPerRun.
+func fewestAllocs(f func()) float64 {
+	fewest := testing.AllocsPerRun(200, f)
+	for range 4 {
+		fewest = min(fewest, testing.AllocsPerRun(200, f))
+	}
+	return fewest
+}
+
 func requests(t testing.TB, ctx context.Context, m *sessionstore.Manager) func() {
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := sessionstore.FromContext(r.Context())
