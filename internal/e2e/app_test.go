@@ -121,7 +121,7 @@ func (a *app) mustGet(t testing.TB, path, cookie string) reply {
 	return rp
 }
 
-// seed starts a session holding start=1 and returns its cookie value.
+// seed starts a session holding start=v and returns its cookie value.
 func (a *app) seed(t testing.TB) string {
 	t.Helper()
 	rp := a.mustGet(t, "/put?k=start", "")
