@@ -56,6 +56,7 @@ func mustEncrypt(t testing.TB, inner sessionstore.Store, keys *encrypt.Keys) ses
 func TestConformance(t *testing.T) {
 	for _, b := range backendtest.All() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel() // the backends side by side: the suite mostly waits for them
 			keys := ring(t)
 			var opener reopen.Opener
 			seal := func(t testing.TB, inner sessionstore.Store) sessionstore.Store { return mustEncrypt(t, inner, keys) }

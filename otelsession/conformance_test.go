@@ -33,6 +33,7 @@ var maxDataSize = map[string]int{
 func TestConformance(t *testing.T) {
 	for _, b := range backendtest.All() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel() // the backends side by side: the suite mostly waits for them
 			tel := newTelemetry(t)
 			t.Cleanup(func() { // after the parallel subtests too
 				if len(tel.storeSpans()) == 0 {
