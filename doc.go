@@ -37,11 +37,12 @@
 //     [Manager.Save] ([SessionInterface]) run the same lifecycle in a
 //     middleware of your own; [Manager.Get] finds the session of one Manager
 //     when several (several cookies) wrap one handler.
-//   - A [Session] holds values: [Session.Get], [Get] (typed), [Session.GetString]
-//     and the other typed getters, [Session.Put], [Session.Update],
-//     [Session.Pop], [Session.Delete], [Session.Clear]; flash messages:
-//     [Session.Flash], [Session.Flashes]; its life: [Session.RenewID] at
-//     login, [Session.Destroy] at logout, [Session.SetPermanent].
+//   - A [Session] holds values: [Session.Get], [Get] (typed),
+//     [Session.GetString] and the other typed getters, [Session.Put],
+//     [Session.Update], [Session.Pop], [Session.Delete], [Session.Clear];
+//     flash messages: [Session.Flash], [Session.Flashes] ([FlashMessage]);
+//     its life: [Session.RenewID] at login, [Session.Destroy] at logout,
+//     [Session.SetPermanent].
 //   - The sessions of a user: [Session.LogIn] binds a session to an owner;
 //     [Manager.SessionsOf] lists the owner's live sessions ([OwnedSession]),
 //     [Manager.RevokeSession] and [Manager.RevokeAll] end them.
