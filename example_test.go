@@ -3,12 +3,62 @@ package sessionstore_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/memory"
 )
+
+// The whole cycle: New, then Handler, then FromContext. A first GET gets no
+// cookie (nothing was written); a POST writes to the session and gets the
+// cookie; the next GET, carrying it, reads the session back.
+func Example() {
+	store := memory.New(memory.Options{}) // or redis.New, postgres.New, ...
+	defer store.Close()
+	m := sessionstore.New(store)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		s := sessionstore.FromContext(r.Context())
+		fmt.Fprintf(w, "cart: %q", s.GetString("item"))
+	})
+	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
+		s := sessionstore.FromContext(r.Context())
+		s.Put("item", r.PostFormValue("item"))
+		fmt.Fprint(w, "added")
+	})
+	srv := httptest.NewServer(m.Handler(mux))
+	defer srv.Close()
+
+	client := srv.Client()
+	show := func(res *http.Response, err error) *http.Response {
+		if err != nil {
+			panic(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		fmt.Printf("%s %s: %s, %d cookie(s) set\n", res.Request.Method, res.Request.URL.Path, body, len(res.Cookies()))
+		return res
+	}
+
+	show(client.Get(srv.URL + "/"))
+
+	res := show(client.PostForm(srv.URL+"/cart", url.Values{"item": {"tea"}}))
+	cookie := res.Cookies()[0]
+	fmt.Println(cookie.Name, "HttpOnly:", cookie.HttpOnly, "SameSite=Lax:", cookie.SameSite == http.SameSiteLaxMode)
+
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	req.AddCookie(cookie)
+	show(client.Do(req))
+	// Output:
+	// GET /: cart: "", 0 cookie(s) set
+	// POST /cart: added, 1 cookie(s) set
+	// session HttpOnly: true SameSite=Lax: true
+	// GET /: cart: "tea", 0 cookie(s) set
+}
 
 // A visit counter: the classic first session example.
 func ExampleManager_Handler() {

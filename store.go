@@ -1,25 +1,3 @@
-// Package sessionstore keeps HTTP sessions on the server, in the database an
-// application already runs.
-//
-// The library has two layers. A [Store] keeps opaque bytes under an id until an
-// absolute expiry; the backend packages (memory, postgres, redis, mongo,
-// memcache) implement it, each over the driver client the user configured, and
-// the storetest package proves any implementation against this contract. A
-// [SessionInterface] turns a request into a session and a session back into a
-// stored record and a cookie, in the manner of Flask's open_session and
-// save_session; the Manager implements it over any Store.
-//
-// Beyond the three methods every Store has, a Store may offer optional
-// capabilities, discovered by type assertion in the way database/sql/driver
-// offers Pinger or SessionResetter: [Toucher], [Swapper], [Iterator],
-// [Counter] and [io.Closer]. Callers degrade gracefully when a capability is
-// missing.
-//
-// A Store that is an io.Closer stops its background work in Close: when
-// Close returns, no goroutine the store started is left. Close is safe to
-// call twice. After it, each call either works as before (the store only
-// stopped background work) or fails with an error wrapping [ErrClosed]; a
-// call that returns nil did what it says.
 package sessionstore
 
 import (

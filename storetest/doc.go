@@ -30,6 +30,35 @@
 //
 //	go test -run 'TestStore/CompareAndSwap/exactly one' -v
 //
+// # Writing a store
+//
+// The package's Example is a whole store a user could write, a map under a
+// mutex with every optional capability, that passes every rule (TestMapStore
+// runs Run on it); its comments say why each line is there. What store
+// authors trip over, each caught by a subtest named for it:
+//
+//   - Every method starts with [sessionstore.ContextErr](ctx), returning its
+//     error wrapped: an ended context fails every call, on a missing id and
+//     an empty store too. ContextErr, not ctx.Err(), since it also reports a
+//     deadline that has passed before the context's timer says so; a store
+//     over a network also wraps it into a driver error when it is not nil,
+//     and Iterate checks it again after each call of fn.
+//   - Then [sessionstore.CheckID](id), and in Save and CompareAndSwap
+//     [sessionstore.CheckData] before anything is sent. Past them an id is any
+//     1 to 256 bytes, kept as bytes: never escaped, cut or case-folded.
+//   - Load of a missing, deleted or expired id returns found == false and a
+//     nil error; Delete of a missing id returns nil.
+//   - A record is live while time.Now().Before(expiry), on every read: the
+//     zero time is long past, an expiry at or after [sessionstore.MaxExpiry]
+//     (past the year 9999 included) is live.
+//   - A versioned store never gives an id a version it had before, also
+//     after a delete and across processes; version 0 in CompareAndSwap means
+//     "no live record", and the check and the write are one atomic step.
+//   - Iterate holds no lock while it calls fn: fn may call the store.
+//   - After Close a call works or fails wrapping [sessionstore.ErrClosed].
+//
+// The README's "Writing your own store" says each in a line.
+//
 // # The model
 //
 // The Model group checks the store against a model of the contract rather
@@ -118,7 +147,8 @@
 // races. Measured on 2 cores over 100 runs each (TestCatchRate), with and
 // without -race: 100 of 100.
 //
-// On an in-memory store the whole suite takes about 7 seconds, most of it
+// On an in-memory store with every capability and every Harness field the
+// suite runs 216 subtests in about 5 to 6 seconds with -race, most of it
 // waiting for the clock, beside which the Model group runs.
 //
 // # Outside go test, and the sessions of a user
