@@ -138,8 +138,8 @@ func (a *app) notes(r *http.Request, s *sessionstore.Session, flashes []sessions
 		out = append(out, "Your browser sent the id your session had before a login renewed it, moments ago: "+
 			"a request that left before the new cookie arrived, or a tab that still holds the old one. For a minute after "+
 			"a login the old id names only a forward to the renewed session, and a request bearing it sees an empty "+
-			"session, stores nothing and sets no cookie: it can neither read the login nor undo it, and the browser "+
-			"keeps the new cookie. After that minute the old id names nothing.")
+			"session, stores nothing and sets no cookie: it can neither read the login nor undo it, and no cookie of its "+
+			"own replaces the new one. After that minute the old id names nothing.")
 	case s.IsNew() && cookieErr != nil:
 		out = append(out, "You have no session: your browser sent no session cookie and this page sets none. "+
 			"Reading a page (GET or HEAD) never creates a session, so crawlers and link previews leave nothing behind; "+
@@ -273,7 +273,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	remember := r.PostFormValue("remember") == "on"
+	remember, renewed := r.PostFormValue("remember") == "on", !s.IsNew()
 	// The user agent is personal data: the library records none unless
 	// the application passes it. This demo does, so that "Your devices"
 	// can tell the devices apart; it records no IP address.
@@ -282,11 +282,16 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	s.Put("login_at", time.Now())
 	s.SetPermanent(remember)
 	s.Flash("success", fmt.Sprintf("Welcome, %s.", user))
-	event := "Logging in renewed the session id: the values moved to a new id, sent in a new cookie, so an id someone " +
-		"saw or planted before the login is worth nothing. The old id’s record became a forward that lives a minute at " +
-		"most: a request still bearing the old id (one this page sent before the new cookie arrived) sees an empty " +
-		"session and stores nothing, so it can neither read the login nor undo it. " +
-		"The same call (Session.LogIn) bound the session to “" + user + "” and listed it among " + user + "’s devices " +
+	// A visitor with no session gets one at login: there is no id to renew.
+	event := "You had no session, so logging in started one under a fresh random id, sent in a new cookie (with a " +
+		"session, logging in renews its id instead, so that an id someone saw or planted before the login is worth nothing). "
+	if renewed {
+		event = "Logging in renewed the session id: the values moved to a new id, sent in a new cookie, so an id someone " +
+			"saw or planted before the login is worth nothing. The old id’s record became a forward that lives a minute " +
+			"at most: a request still bearing the old id (say, one the login page sent before the new cookie arrived) " +
+			"sees an empty session and stores nothing, so it can neither read the login nor undo it. "
+	}
+	event += "The same call (Session.LogIn) bound the session to “" + user + "” and listed it among " + user + "’s devices " +
 		"with your browser’s user agent."
 	if remember {
 		event += " “Remember me” made the cookie permanent: it lasts as long as the session does."
@@ -641,7 +646,8 @@ button.quiet{background:#fff;color:#1a56a8}
 <p class="big">{{.Data}}</p>
 <form method="post" action="/count"><button>Count a visit</button></form>
 <p class="hint">Counting is a POST. {{if .Took}}This page wrote your session only to take its flash messages out
-(see below);{{else}}This page only read your session:{{end}} a GET changes nothing else. {{if not .User}}Log in to see the id renewed,
+(see below): a GET changes nothing else.{{else}}This page wrote nothing: a GET never creates or changes a session, except
+to take its flash messages out.{{end}} {{if not .User}}Log in to see the id renewed,
 and open{{else}}Open{{end}} <a href="/session">your session</a> to see what the server stores. The forms carry no CSRF token:
 the session cookie is SameSite=Lax, so browsers do not send it with another site's POST, and cross-origin POSTs are
 refused before the session is opened.</p>
