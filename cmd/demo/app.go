@@ -308,8 +308,8 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	s := sessionstore.FromContext(r.Context())
 	s.Destroy()
 	s.Flash("info", "You are logged out.")
-	s.Flash(eventFlash, "Logging out destroyed the session: its record was deleted from the store and taken off "+
-		"your devices list. These messages travelled in a new session of their own, under a new id.")
+	s.Flash(eventFlash, "Logging out destroyed the session: its record was deleted from the store and the session "+
+		"taken off your devices list. These messages travelled in a new session of their own, under a new id.")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -647,8 +647,8 @@ button.quiet{background:#fff;color:#1a56a8}
 <form method="post" action="/count"><button>Count a visit</button></form>
 <p class="hint">Counting is a POST. {{if .Took}}This page wrote your session only to take its flash messages out
 (see below): a GET changes nothing else.{{else}}This page wrote nothing: a GET never creates or changes a session, except
-to take its flash messages out.{{end}} {{if not .User}}Log in to see the id renewed,
-and open{{else}}Open{{end}} <a href="/session">your session</a> to see what the server stores. The forms carry no CSRF token:
+to take its flash messages out.{{end}} {{if not .User}}Count a visit, then log in, to see the
+session’s id renewed, and open{{else}}Open{{end}} <a href="/session">your session</a> to see what the server stores. The forms carry no CSRF token:
 the session cookie is SameSite=Lax, so browsers do not send it with another site's POST, and cross-origin POSTs are
 refused before the session is opened.</p>
 {{template "bottom" .}}{{end}}

@@ -17,7 +17,7 @@
 // last 12 hours from their creation, with no idle timeout, so that a
 // remembered login's cookie and its session end at the same moment.
 //
-//	go run ./cmd/demo                 # memory store on http://localhost:8080 (the first run compiles for a minute or two)
+//	go run ./cmd/demo                 # memory store on http://localhost:8080 (the first run compiles for a few minutes)
 //	go run ./cmd/demo -addr :9000
 //	go run ./cmd/demo -store redis://localhost:6379/0
 //	go run ./cmd/demo -store 'postgres://user:password@localhost:5432/app'
