@@ -29,6 +29,11 @@ const sessionLifetime = 12 * time.Hour
 // it redirects to, saying what it did to the session.
 const eventFlash = "event"
 
+// typedUserFlash is the flash category of the user name a failed login
+// carries back to the login form, so that the visitor retypes only the
+// password.
+const typedUserFlash = "typed-user"
+
 // newManager returns the demo's Manager over store.
 func newManager(store sessionstore.Store) *sessionstore.Manager {
 	m := sessionstore.New(store)
@@ -37,8 +42,8 @@ func newManager(store sessionstore.Store) *sessionstore.Manager {
 }
 
 // newApp returns the demo's handler. Every page is a GET, which never
-// creates a session (taking flash messages out is the only write a GET
-// makes); every change is a POST from one of its forms. Cross-origin POSTs
+// creates a session and writes one only to take its flash messages out;
+// every other change is a POST from one of its forms. Cross-origin POSTs
 // are refused before the session is even opened.
 func newApp(m *sessionstore.Manager) http.Handler {
 	a := &app{m: m}
@@ -69,6 +74,11 @@ type page struct {
 	Flashes []sessionstore.FlashMessage
 	// Events say what the request before this one did to the session.
 	Events []string
+	// TypedUser is the user name a failed login carried back to its form.
+	TypedUser string
+	// Took reports whether this request took flash messages out of the
+	// session, which writes it.
+	Took bool
 	// Notes say what this request finds and does.
 	Notes []string
 	Data  any
@@ -90,11 +100,14 @@ func (a *app) renderNotes(w http.ResponseWriter, r *http.Request, status int, na
 	} else {
 		flashes = s.Flashes()
 	}
-	p := page{Title: title, User: s.GetString("user"), Data: data}
+	p := page{Title: title, User: s.GetString("user"), Data: data, Took: len(flashes) > 0 && r.Method != http.MethodHead}
 	for _, f := range flashes {
-		if isEvent(f) {
+		switch f.Category {
+		case eventFlash:
 			p.Events = append(p.Events, f.Message)
-		} else {
+		case typedUserFlash:
+			p.TypedUser = f.Message
+		default:
 			p.Flashes = append(p.Flashes, f)
 		}
 	}
@@ -112,19 +125,21 @@ func (a *app) renderNotes(w http.ResponseWriter, r *http.Request, status int, na
 func (a *app) notes(r *http.Request, s *sessionstore.Session, flashes []sessionstore.FlashMessage) []string {
 	var out []string
 	took := len(flashes) > 0 && r.Method != http.MethodHead
+	// Taking the last flash messages out of a session that holds nothing
+	// else empties it, so this response deletes it.
+	emptied := took && s.Len() == 0 && len(s.PeekFlashes()) == 0
 	if took {
-		what := "The messages at the top and the note marked “Last request” are flash messages"
-		switch {
-		case !slices.ContainsFunc(flashes, isEvent):
-			what = "The messages at the top are flash messages"
-		case slices.IndexFunc(flashes, func(f sessionstore.FlashMessage) bool { return !isEvent(f) }) < 0:
-			what = "The note marked “Last request” is a flash message"
-		}
-		out = append(out, what+": the last request stored them in your session and this page took them out, "+
-			"saving the session without them, so a reload does not show them again.")
+		out = append(out, flashNote(flashes, emptied))
 	}
 	_, cookieErr := r.Cookie(a.cookieName())
 	switch {
+	case s.Dropped():
+		// Only a late request of a renewed id is dropped before it saves.
+		out = append(out, "Your browser sent the id your session had before a login renewed it, moments ago: "+
+			"a request that left before the new cookie arrived, or a tab that still holds the old one. For a minute after "+
+			"a login the old id names only a forward to the renewed session, and a request bearing it sees an empty "+
+			"session, stores nothing and sets no cookie: it can neither read the login nor undo it, and no cookie of its "+
+			"own replaces the new one. After that minute the old id names nothing.")
 	case s.IsNew() && cookieErr != nil:
 		out = append(out, "You have no session: your browser sent no session cookie and this page sets none. "+
 			"Reading a page (GET or HEAD) never creates a session, so crawlers and link previews leave nothing behind; "+
@@ -133,9 +148,8 @@ func (a *app) notes(r *http.Request, s *sessionstore.Session, flashes []sessions
 		out = append(out, "Your browser sent a session cookie that names no live session (it expired, it was signed out "+
 			"from another device, or the demo restarted with the in-memory store). It was ignored: an id is never adopted, and a session gets a fresh "+
 			"one when something is stored in it.")
-	case took && s.Len() == 0 && len(s.PeekFlashes()) == 0:
-		out = append(out, "Your session held nothing else, so this response deletes it from the store and expires "+
-			"its cookie: you have no session now.")
+	case emptied:
+		// flashNote said it.
 	default:
 		out = append(out, fmt.Sprintf("Your session began at %s; the server ends it at %s, %s after it began, however active you are.",
 			when(s.Created()), when(s.Expiry()), hours(sessionLifetime)))
@@ -151,7 +165,55 @@ func (a *app) notes(r *http.Request, s *sessionstore.Session, flashes []sessions
 	return out
 }
 
-func isEvent(f sessionstore.FlashMessage) bool { return f.Category == eventFlash }
+// flashNote says which parts of the page came in the flash messages this
+// GET took out, and that taking them out wrote the session (or, emptied,
+// deleted it).
+func flashNote(flashes []sessionstore.FlashMessage, emptied bool) string {
+	var parts []string
+	messages, events := 0, 0
+	typed := false
+	for _, f := range flashes {
+		switch f.Category {
+		case eventFlash:
+			events++
+		case typedUserFlash:
+			typed = true
+		default:
+			messages++
+		}
+	}
+	switch {
+	case messages == 1:
+		parts = append(parts, "the message at the top")
+	case messages > 1:
+		parts = append(parts, "the messages at the top")
+	}
+	switch {
+	case events == 1:
+		parts = append(parts, "the note marked “Last request”")
+	case events > 1:
+		parts = append(parts, "the notes marked “Last request”")
+	}
+	if typed {
+		parts = append(parts, "the user name in the form")
+	}
+	what, it := "is a flash message", "it"
+	if len(flashes) > 1 {
+		what, it = "are flash messages", "them"
+	}
+	subject := parts[0]
+	if n := len(parts); n > 1 {
+		subject = strings.Join(parts[:n-1], ", ") + " and " + parts[n-1]
+	}
+	note := strings.ToUpper(subject[:1]) + subject[1:] + " " + what + ": the last request stored " + it +
+		" in your session and this page took " + it + " out, so a reload does not show " + it + " again. " +
+		"Taking flash messages out is a write, even on a GET: "
+	if emptied {
+		return note + "your session held nothing else, so this response deletes it from the store and expires its " +
+			"cookie. You have no session now."
+	}
+	return note + "this response saves your session without " + it + "."
+}
 
 func (a *app) cookieName() string {
 	if a.m.Cookie.Name != "" {
@@ -160,7 +222,8 @@ func (a *app) cookieName() string {
 	return "session"
 }
 
-// home shows the counter. It only reads the session: counting is a POST.
+// home shows the counter. Counting is a POST: home writes the session only
+// to take its flash messages out.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	s := sessionstore.FromContext(r.Context())
 	a.render(w, r, http.StatusOK, "home", "Counter", s.GetInt("visits"))
@@ -197,15 +260,20 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	user, password := r.PostFormValue("user"), r.PostFormValue("password")
 	if user == "" || password != demoPassword {
 		s.Flash("error", "Wrong user name or password (the password is “demo”).")
+		if user != "" {
+			s.Flash(typedUserFlash, user)
+		}
 		if s.IsNew() {
-			s.Flash(eventFlash, "The failed login created a session just to carry its error message to the next page.")
+			s.Flash(eventFlash, "The failed login created a session just to carry its error message and the user name "+
+				"you typed back to this form.")
 		} else {
-			s.Flash(eventFlash, "The failed login stored its error message in your session; the session id did not change.")
+			s.Flash(eventFlash, "The failed login stored its error message and the user name you typed in your session, "+
+				"to carry them back to this form; the session id did not change.")
 		}
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	remember := r.PostFormValue("remember") == "on"
+	remember, renewed := r.PostFormValue("remember") == "on", !s.IsNew()
 	// The user agent is personal data: the library records none unless
 	// the application passes it. This demo does, so that "Your devices"
 	// can tell the devices apart; it records no IP address.
@@ -214,9 +282,16 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	s.Put("login_at", time.Now())
 	s.SetPermanent(remember)
 	s.Flash("success", fmt.Sprintf("Welcome, %s.", user))
-	event := "Logging in renewed the session id: the values moved to a new id, the old id was deleted from the store " +
-		"and a new cookie was sent, so an id someone saw or planted before the login is worth nothing. " +
-		"The same call (Session.LogIn) bound the session to “" + user + "” and listed it among " + user + "’s devices " +
+	// A visitor with no session gets one at login: there is no id to renew.
+	event := "You had no session, so logging in started one under a fresh random id, sent in a new cookie (with a " +
+		"session, logging in renews its id instead, so that an id someone saw or planted before the login is worth nothing). "
+	if renewed {
+		event = "Logging in renewed the session id: the values moved to a new id, sent in a new cookie, so an id someone " +
+			"saw or planted before the login is worth nothing. The old id’s record became a forward that lives a minute " +
+			"at most: a request still bearing the old id (say, one the login page sent before the new cookie arrived) " +
+			"sees an empty session and stores nothing, so it can neither read the login nor undo it. "
+	}
+	event += "The same call (Session.LogIn) bound the session to “" + user + "” and listed it among " + user + "’s devices " +
 		"with your browser’s user agent."
 	if remember {
 		event += " “Remember me” made the cookie permanent: it lasts as long as the session does."
@@ -233,8 +308,8 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	s := sessionstore.FromContext(r.Context())
 	s.Destroy()
 	s.Flash("info", "You are logged out.")
-	s.Flash(eventFlash, "Logging out destroyed the session: its record was deleted from the store. These messages "+
-		"travelled in a new session of their own, under a new id.")
+	s.Flash(eventFlash, "Logging out destroyed the session: its record was deleted from the store and the session "+
+		"taken off your devices list. These messages travelled in a new session of their own, under a new id.")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -245,7 +320,10 @@ type value struct {
 
 // sessionInfo is what the session page shows.
 type sessionInfo struct {
-	Stored          bool
+	Stored bool
+	// CookieSent reports whether the browser sent a session cookie,
+	// which names no session when Stored is false.
+	CookieSent      bool
 	Key             string
 	Created, Expiry string
 	Permanent       bool
@@ -254,11 +332,13 @@ type sessionInfo struct {
 	Values          []value
 }
 
-// session shows the session as the Manager sees it. It only reads.
+// session shows the session as the Manager sees it. It writes the session
+// only to take its flash messages out.
 func (a *app) session(w http.ResponseWriter, r *http.Request) {
 	s := sessionstore.FromContext(r.Context())
+	_, cookieErr := r.Cookie(a.cookieName())
 	info := sessionInfo{
-		Stored: !s.IsNew(), Key: s.Key(),
+		Stored: !s.IsNew(), CookieSent: cookieErr == nil, Key: s.Key(),
 		Created: when(s.Created()), Expiry: when(s.Expiry()),
 		Permanent: s.Permanent(), Owner: s.Owner(), Cookie: a.cookieName(),
 	}
@@ -274,8 +354,10 @@ type device struct {
 	Handle  string
 	Current bool
 	// Name is what the user agent says the device is; UA is all it says.
-	Name, UA          string
-	Created, LastSeen string
+	Name, UA string
+	Created  string
+	// LastSeen is "" when the Manager does not know it (no idle timeout).
+	LastSeen string
 }
 
 // devicesInfo is what the devices page shows.
@@ -287,7 +369,8 @@ type devicesInfo struct {
 }
 
 // devices lists the sessions of the logged-in user: the owner's index,
-// read through Manager.SessionsOf. It only reads.
+// read through Manager.SessionsOf. It writes the session only to take its
+// flash messages out.
 func (a *app) devices(w http.ResponseWriter, r *http.Request) {
 	s := sessionstore.FromContext(r.Context())
 	info := devicesInfo{Owner: s.Owner()}
@@ -303,7 +386,7 @@ func (a *app) devices(w http.ResponseWriter, r *http.Request) {
 	for _, os := range list {
 		d := device{
 			Handle: os.Handle, Current: os.Current, Name: deviceName(os.Meta["ua"]), UA: os.Meta["ua"],
-			Created: short(os.Created), LastSeen: "not tracked",
+			Created: short(os.Created),
 		}
 		if !os.LastSeen.IsZero() {
 			d.LastSeen = short(os.LastSeen)
@@ -314,11 +397,13 @@ func (a *app) devices(w http.ResponseWriter, r *http.Request) {
 	notes := []string{
 		fmt.Sprintf("This list is %s’s index of sessions. Logging in (Session.LogIn) bound each session to “%s” and "+
 			"added it to an index kept in the same store; this page loaded the index, then each session it names, so a "+
-			"session that ended (logout, sign-out, expiry) is never listed. Other pages never read or write the index.",
+			"session that ended (logout, sign-out, expiry) is never listed. No other page reads the index; only logging "+
+			"in, logging out and the sign-out buttons write it.",
 			info.Owner, info.Owner),
 		"Each “Sign out” button sends a random handle, neither the session’s id nor its store key: it signs nothing " +
-			"out unless the request comes from a session logged in as the same user. Signing a device out deletes its " +
-			"session from the store, so its next request, even one already under way, finds no session and starts logged out.",
+			"out unless the request comes from a session logged in as the same user. Signing a device out takes its " +
+			"session off the index, then deletes it from the store: the device’s next request finds no session and " +
+			"starts logged out, and a request of it already under way stores nothing.",
 		"The user agent is shown because this demo chooses to record it at login, to tell your devices apart. " +
 			"It is personal data: the library records none unless the application passes it. The demo records no IP address.",
 	}
@@ -327,9 +412,10 @@ func (a *app) devices(w http.ResponseWriter, r *http.Request) {
 			"reads it from the session’s expiry, which a request moves forward only once it has moved that much, so "+
 			"knowing it costs no write per request.", a.m.IdleTimeout/10, a.m.IdleTimeout))
 	} else {
-		notes = append(notes, "“Last seen” is not tracked: the library reads it from the session’s expiry, which only an "+
-			"idle timeout moves forward, so that knowing it costs no write per request. This demo sets no idle timeout, "+
-			"so that a remembered login’s cookie and its session end at the same moment.")
+		notes = append(notes, "The list says when each session began but not when it was last used: the library reads "+
+			"“last seen” from the session’s expiry, which only an idle timeout moves forward, so that knowing it costs no "+
+			"write per request, and this demo sets no idle timeout, so that a remembered login’s cookie and its session "+
+			"end at the same moment.")
 	}
 	a.renderNotes(w, r, http.StatusOK, "devices", "Your devices", info, notes)
 }
@@ -369,9 +455,9 @@ func (a *app) signOutDevice(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.Flash("success", fmt.Sprintf("Signed out %s (its session began %s).", deviceName(list[i].Meta["ua"]), short(list[i].Created)))
-		s.Flash(eventFlash, "Signing that device out (Manager.RevokeSession with its handle) deleted its session from "+
-			"the store and its entry from your index. Its next request finds no session and starts logged out, with an "+
-			"empty session. Your own session did not change.")
+		s.Flash(eventFlash, "Signing that device out (Manager.RevokeSession with its handle) took its entry off your "+
+			"index, then deleted its session from the store. Its next request finds no session and starts logged out. "+
+			"Your own session stayed logged in; it only carried these messages to this page.")
 	}
 	http.Redirect(w, r, "/devices", http.StatusSeeOther)
 }
@@ -404,9 +490,9 @@ func (a *app) signOutOthers(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.Flash("success", fmt.Sprintf("Signed out %d other devices.", n))
 	}
-	s.Flash(eventFlash, "“Sign out everywhere else” (Manager.RevokeAll, keeping the current session) deleted the "+
-		"session of every other device from the store, then their entries from your index: each of them starts logged "+
-		"out at its next request. A login racing it is either signed out too or listed here.")
+	s.Flash(eventFlash, "“Sign out everywhere else” (Manager.RevokeAll, keeping the current session) took every "+
+		"other device off your index in one step, then deleted their sessions from the store: each of them starts "+
+		"logged out at its next request. A login racing it is either signed out too or listed here.")
 	http.Redirect(w, r, "/devices", http.StatusSeeOther)
 }
 
@@ -474,7 +560,7 @@ func (a *app) notFound(w http.ResponseWriter, r *http.Request) {
 			req+" is not a page: it signs a device out, so it is a POST, sent by its button on “Your devices”.")
 	case "/", "/session", "/devices":
 		w.Header().Set("Allow", "GET, HEAD")
-		a.render(w, r, http.StatusMethodNotAllowed, "error", "Method not allowed", req+": this page is only read, with GET.")
+		a.render(w, r, http.StatusMethodNotAllowed, "error", "Method not allowed", req+": this page is read with GET (or HEAD).")
 	case "/login":
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		a.render(w, r, http.StatusMethodNotAllowed, "error", "Method not allowed", req+": the login form is read with GET and sent with POST.")
@@ -559,16 +645,18 @@ button.quiet{background:#fff;color:#1a56a8}
 <p>{{if .User}}Hello, {{.User}}. {{end}}Visits counted in this session:</p>
 <p class="big">{{.Data}}</p>
 <form method="post" action="/count"><button>Count a visit</button></form>
-<p class="hint">Counting is a POST: this page only reads your session. {{if not .User}}Log in to see the id renewed,
-and open{{else}}Open{{end}} <a href="/session">your session</a> to see what the server stores. The forms carry no CSRF token:
+<p class="hint">Counting is a POST. {{if .Took}}This page wrote your session only to take its flash messages out
+(see below): a GET changes nothing else.{{else}}This page wrote nothing: a GET never creates or changes a session, except
+to take its flash messages out.{{end}} {{if not .User}}Count a visit, then log in, to see the
+session’s id renewed, and open{{else}}Open{{end}} <a href="/session">your session</a> to see what the server stores. The forms carry no CSRF token:
 the session cookie is SameSite=Lax, so browsers do not send it with another site's POST, and cross-origin POSTs are
 refused before the session is opened.</p>
 {{template "bottom" .}}{{end}}
 
 {{define "login"}}{{template "top" .}}
 <form method="post" action="/login">
-<label>User <input type="text" name="user" required autofocus></label>
-<label>Password <input type="password" name="password" required> <span class="hint">(it is “demo”)</span></label>
+<label>User <input type="text" name="user" required{{if .TypedUser}} value="{{.TypedUser}}"{{else}} autofocus{{end}}></label>
+<label>Password <input type="password" name="password" required{{if .TypedUser}} autofocus{{end}}> <span class="hint">(it is “demo”)</span></label>
 <label><input type="checkbox" name="remember"> Remember me</label>
 <p class="hint">“Remember me” keeps you logged in when the browser closes: the cookie becomes permanent and
 expires when the session does, {{.Data}} after it began. Without it the cookie is forgotten when the browser
@@ -589,14 +677,15 @@ devices apart: this demo chooses to, and it is personal data.</p>
 </table>
 <h2>Values</h2>
 <table>{{range .Values}}<tr><th>{{.Key}}</th><td>{{.Shown}} <span class="hint">({{.Type}})</span></td></tr>
-{{else}}<tr><td>(none besides flash messages)</td></tr>{{end}}</table>
+{{else}}<tr><td>(none: it holds only flash messages, which this page takes out)</td></tr>{{end}}</table>
 <h2>What your browser holds</h2>
 <table>
 <tr><th>Cookie</th><td><code>{{.Cookie}}</code>: a random 256-bit id, 43 characters, HttpOnly, SameSite=Lax</td></tr>
 <tr><th>Kept</th><td>{{if .Permanent}}until {{.Expiry}} (permanent: “remember me”){{else}}until the browser closes (a browser-session cookie){{end}}</td></tr>
 </table>
 {{else}}
-<p>You have no session yet: nothing is stored for you and your browser holds no session cookie.
+<p>You have no session: nothing is stored for you{{if .CookieSent}}. Your browser sent a session cookie, but it
+names no session the server keeps (see below){{else}} and your browser holds no session cookie{{end}}.
 <a href="/">Count a visit</a> or <a href="/login">log in</a> to get one.</p>
 {{end}}{{end}}
 {{template "bottom" .}}{{end}}
@@ -606,7 +695,7 @@ devices apart: this demo chooses to, and it is personal data.</p>
 <p>Every browser logged in as <strong>{{.Owner}}</strong>, oldest session first.</p>
 <table class="devices">
 {{range .Devices}}<tr><td><strong>{{.Name}}</strong>{{if .Current}} <span class="tag">this device</span>{{end}}<br>
-<span class="hint">Session began {{.Created}} · last seen {{.LastSeen}}</span>
+<span class="hint">Session began {{.Created}}{{if .LastSeen}} · last seen {{.LastSeen}}{{end}}</span>
 <span class="hint ua">{{.UA}}</span></td>
 <td>{{if not .Current}}<form method="post" action="/devices/sign-out"><input type="hidden" name="handle" value="{{.Handle}}"><button class="quiet">Sign out</button></form>{{end}}</td></tr>
 {{end}}</table>
@@ -621,8 +710,8 @@ user: both are listed, and each can sign the other out.</p>
 
 {{define "error"}}{{template "top" .}}
 <p>{{.Data}}</p>
-<p class="hint">Pages are read with GET, which never changes a session; counting, logging in, logging out and
-signing devices out are POSTs sent by their buttons.</p>
+<p class="hint">Pages are read with GET, which never creates a session and writes one only to take its flash
+messages out; counting, logging in, logging out and signing devices out are POSTs sent by their buttons.</p>
 <p><a href="/">Back to the counter</a></p>
 {{template "bottom" .}}{{end}}
 

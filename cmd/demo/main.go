@@ -8,16 +8,16 @@
 //
 // Logging in records the browser's user agent with the session, to tell
 // the devices apart: personal data, which the library records only when
-// the application passes it, as this demo does. "Last seen" is not
-// tracked, since the library reads it from the expiry that only an idle
-// timeout moves.
+// the application passes it, as this demo does. The devices list shows no
+// "last seen": the library reads it from the expiry, which only an idle
+// timeout moves, and the demo sets none.
 //
-// Pages are GETs, which never create or change a session (only taking
-// flash messages out does); every change is a POST from a button. Sessions
+// Pages are GETs, which never create a session and write one only to take
+// its flash messages out; every other change is a POST from a button. Sessions
 // last 12 hours from their creation, with no idle timeout, so that a
 // remembered login's cookie and its session end at the same moment.
 //
-//	go run ./cmd/demo                 # memory store on http://localhost:8080
+//	go run ./cmd/demo                 # memory store on http://localhost:8080 (the first run compiles for a few minutes)
 //	go run ./cmd/demo -addr :9000
 //	go run ./cmd/demo -store redis://localhost:6379/0
 //	go run ./cmd/demo -store 'postgres://user:password@localhost:5432/app'
@@ -149,7 +149,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		return err
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "sessionstore demo (store: %s) on %s\n", shownStore(*storeArg), serverURL(ln.Addr()))
+	fmt.Fprintf(stdout, "sessionstore demo (store: %s) on %s\n", shownStore(*storeArg), serverURL(*addr, ln.Addr()))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -173,14 +173,18 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
-// serverURL returns the URL to print for a listener's address, naming
-// localhost when it listens on every interface.
-func serverURL(a net.Addr) string {
-	host, port, err := net.SplitHostPort(a.String())
+// serverURL returns the URL to print for a listener's address: the host
+// as -addr named it (so "127.0.0.1:8081" prints http://127.0.0.1:8081 and
+// "localhost:8080" http://localhost:8080) with the port it listens on (which
+// ":0" leaves to the system), and localhost for an empty or unspecified host
+// (":9000", "0.0.0.0:9000"), which serves every interface.
+func serverURL(addr string, a net.Addr) string {
+	_, port, err := net.SplitHostPort(a.String())
 	if err != nil {
 		return "http://" + a.String()
 	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || host == "" || ip != nil && ip.IsUnspecified() {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)

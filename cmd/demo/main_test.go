@@ -131,7 +131,7 @@ func walkLoginFlow(t *testing.T, base string, stored func(key string) bool) {
 	b := newBrowser(t, base)
 
 	mustContain(t, "a new visitor's home page", b.get("/"), `<p class="big">0</p>`, "You have no session")
-	mustContain(t, "a new visitor's session page", b.get("/session"), "You have no session yet")
+	mustContain(t, "a new visitor's session page", b.get("/session"), "You have no session: nothing is stored for you and your browser holds no session cookie")
 	if b.sessionID() != "" {
 		t.Fatal("reading pages gave a new visitor a session cookie")
 	}
@@ -294,9 +294,9 @@ func TestErrorPages(t *testing.T) {
 		{"GET", "/logout", http.StatusMethodNotAllowed, "POST", "it changes the session, so it is a POST"},
 		{"GET", "/count", http.StatusMethodNotAllowed, "POST", "it changes the session, so it is a POST"},
 		{"GET", "/devices/sign-out", http.StatusMethodNotAllowed, "POST", "it signs a device out, so it is a POST"},
-		{"PUT", "/devices", http.StatusMethodNotAllowed, "GET, HEAD", "this page is only read"},
+		{"PUT", "/devices", http.StatusMethodNotAllowed, "GET, HEAD", "this page is read with GET (or HEAD)"},
 		{"POST", "/devices/sign-out-others", http.StatusForbidden, "", "You are not logged in"},
-		{"POST", "/session", http.StatusMethodNotAllowed, "GET, HEAD", "this page is only read"},
+		{"POST", "/session", http.StatusMethodNotAllowed, "GET, HEAD", "this page is read with GET (or HEAD)"},
 		{"DELETE", "/login", http.StatusMethodNotAllowed, "GET, HEAD, POST", "the login form is read with GET"},
 	} {
 		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
@@ -339,7 +339,7 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 
 func TestRunServesAndShutsDown(t *testing.T) {
 	d := startDemo(t)
-	if !strings.Contains(d.banner, "(store: memory)") || !strings.HasPrefix(d.url, "http://localhost:") {
+	if !strings.Contains(d.banner, "(store: memory)") || !strings.HasPrefix(d.url, "http://127.0.0.1:") {
 		t.Errorf("first line %q: want the store and the URL", d.banner)
 	}
 	mustContain(t, "the home page", newBrowser(t, d.url).get("/"), `<p class="big">0</p>`)
@@ -464,7 +464,7 @@ func walkDevices(t *testing.T, base string) {
 	mustContain(t, "the page after login", laptop.get("/"), "bound the session to “cy”", `<a href="/devices">Your devices</a>`)
 	page := laptop.get("/devices")
 	mustContain(t, "the devices page with one device", page, "Firefox on Linux", "this device", "No other device is logged in as cy",
-		"this demo chooses to record it", "personal data", "“Last seen” is not tracked")
+		"this demo chooses to record it", "personal data", "not when it was last used")
 	if strings.Contains(page, `action="/devices/sign-out`) {
 		t.Error("the devices page offers to sign out the only device, the current one")
 	}
