@@ -1,0 +1,101 @@
+package fiberstore_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/sessionstore/sessionstore"
+	"github.com/sessionstore/sessionstore/fiberstore"
+	"github.com/sessionstore/sessionstore/internal/frameworktest"
+	"github.com/sessionstore/sessionstore/memory"
+)
+
+// TestMiddleware runs a real Fiber v3 app over HTTP with
+// fiberstore.Middleware, on the memory store and on Redis and PostgreSQL in
+// containers, and checks the Manager's guarantees through it
+// (frameworktest.Run): no cookie and no record for a reader; an HttpOnly,
+// SameSite=Lax cookie at the first write; the Manager's codec; a foreign
+// cookie is a new session; LogIn renews the id and SessionsOf lists it;
+// RevokeSession and Destroy end it. Then concurrent requests of one session
+// merge, and a login racing them keeps every write (RunConcurrent).
+func TestMiddleware(t *testing.T) {
+	for _, b := range frameworktest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			a := frameworktest.New(b.NewStore(t))
+			base := serveMiddleware(t, a.M, func(c fiber.Ctx) error {
+				q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+				status, body := a.Serve(c.Path(), q, fiberstore.Session(c))
+				return c.Status(status).SendString(body)
+			})
+			frameworktest.Run(t, a, base)
+			frameworktest.RunConcurrent(t, a, base)
+		})
+	}
+}
+
+// serveMiddleware serves every path with h behind fiberstore.Middleware(m)
+// on a real listener, and returns the base URL.
+func serveMiddleware(t *testing.T, m *sessionstore.Manager, h fiber.Handler) string {
+	app := fiber.New()
+	app.Use(fiberstore.Middleware(m))
+	app.Get("/*", h)
+	ln := listen(t)
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() {
+		if err := app.Shutdown(); err != nil {
+			t.Error(err)
+		}
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestMiddlewareHandlerError: a handler that returns an error after
+// writing to its session has the session saved, as a net/http handler
+// answering 500 under Manager.Handler does, and Fiber's ErrorHandler answers
+// with the cookie kept.
+func TestMiddlewareHandlerError(t *testing.T) {
+	m := sessionstore.New(memory.New(memory.Options{}))
+	base := serveMiddleware(t, m, func(c fiber.Ctx) error {
+		fiberstore.Session(c).Put("tried", true)
+		return fiber.NewError(http.StatusTeapot, "no coffee")
+	})
+	rp := frameworktest.Get(t, base, "/x", "")
+	if rp.Status != http.StatusTeapot || rp.Body != "no coffee" || rp.Cookie == nil {
+		t.Fatalf("got %d %q, cookie %v; want 418 from Fiber's ErrorHandler with the session cookie", rp.Status, rp.Body, rp.Cookie)
+	}
+}
+
+// failingStore fails every Save.
+type failingStore struct{ sessionstore.Store }
+
+var errDown = errors.New("store down")
+
+func (failingStore) Save(context.Context, string, []byte, time.Time) error { return errDown }
+
+// TestMiddlewareSaveError: a store error at the save goes to the Manager's
+// ErrorHandler, whose answer replaces the handler's, with no cookie.
+func TestMiddlewareSaveError(t *testing.T) {
+	m := sessionstore.New(failingStore{memory.New(memory.Options{})})
+	var seen error
+	m.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		seen = err
+		http.Error(w, "session trouble", http.StatusServiceUnavailable)
+	}
+	base := serveMiddleware(t, m, func(c fiber.Ctx) error {
+		fiberstore.Session(c).Put("k", 1)
+		return c.SendString("handler's page")
+	})
+	rp := frameworktest.Get(t, base, "/x", "")
+	if rp.Status != http.StatusServiceUnavailable || strings.TrimSpace(rp.Body) != "session trouble" || rp.Cookie != nil || !errors.Is(seen, errDown) {
+		t.Fatalf("got %d %q, cookie %v, error %v; want the ErrorHandler's 503, no cookie, an error wrapping the store's", rp.Status, rp.Body, rp.Cookie, seen)
+	}
+}
