@@ -17,7 +17,7 @@ import (
 )
 
 // TestMiddleware runs a real Fiber v3 app over HTTP with
-// fiberstore.Middleware, on the memory store and on Redis and PostgreSQL in
+// fiberstore.Middleware, on the memory store (also encrypted at rest) and on Redis and PostgreSQL in
 // containers, and checks the Manager's guarantees through it
 // (frameworktest.Run): no cookie and no record for a reader; an HttpOnly,
 // SameSite=Lax cookie at the first write; the Manager's codec; a foreign
@@ -25,10 +25,10 @@ import (
 // RevokeSession and Destroy end it. Then concurrent requests of one session
 // merge, and a login racing them keeps every write (RunConcurrent).
 func TestMiddleware(t *testing.T) {
-	for _, b := range frameworktest.Backends() {
+	for _, b := range frameworktest.Cases() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			a := frameworktest.New(b.NewStore(t))
+			a := b.NewApp(t)
 			base := serveMiddleware(t, a.M, func(c fiber.Ctx) error {
 				q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
 				status, body := a.Serve(c.Path(), q, fiberstore.Session(c))

@@ -10,7 +10,7 @@ import (
 )
 
 // TestGinInsideHandler runs a gin engine inside Manager.Handler over HTTP,
-// on the memory store and on Redis and PostgreSQL in containers, each route
+// on the memory store (also encrypted at rest) and on Redis and PostgreSQL in containers, each route
 // reading its session with sessionstore.FromContext(c.Request.Context()),
 // and checks the Manager's guarantees through gin (frameworktest.Run and
 // RunConcurrent): no cookie and no record for a reader, an HttpOnly,
@@ -18,10 +18,10 @@ import (
 // session, LogIn renewal listed by SessionsOf, revocation, Destroy, and
 // concurrent requests merged, a login racing them included.
 func TestGinInsideHandler(t *testing.T) {
-	for _, b := range frameworktest.Backends() {
+	for _, b := range frameworktest.Cases() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			a := frameworktest.New(b.NewStore(t))
+			a := b.NewApp(t)
 			r := gin.New()
 			for _, p := range frameworktest.Paths {
 				r.GET(p, func(c *gin.Context) {

@@ -12,7 +12,7 @@ import (
 )
 
 // TestEchoInsideHandler runs an echo server inside Manager.Handler over
-// HTTP, on the memory store and on Redis and PostgreSQL in containers, each
+// HTTP, on the memory store (also encrypted at rest) and on Redis and PostgreSQL in containers, each
 // route reading its session with
 // sessionstore.FromContext(c.Request().Context()), and checks the Manager's
 // guarantees through echo (frameworktest.Run and RunConcurrent): no cookie
@@ -21,10 +21,10 @@ import (
 // by SessionsOf, revocation, Destroy, and concurrent requests merged, a
 // login racing them included.
 func TestEchoInsideHandler(t *testing.T) {
-	for _, b := range frameworktest.Backends() {
+	for _, b := range frameworktest.Cases() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			a := frameworktest.New(b.NewStore(t))
+			a := b.NewApp(t)
 			e := echo.New()
 			for _, p := range frameworktest.Paths {
 				e.GET(p, func(c echo.Context) error {
@@ -43,10 +43,10 @@ func TestEchoInsideHandler(t *testing.T) {
 // TestChiInsideHandler does the same with a chi router; the Manager's
 // Handler is chi's middleware (r.Use(m.Handler)).
 func TestChiInsideHandler(t *testing.T) {
-	for _, b := range frameworktest.Backends() {
+	for _, b := range frameworktest.Cases() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			a := frameworktest.New(b.NewStore(t))
+			a := b.NewApp(t)
 			r := chi.NewRouter()
 			r.Use(a.M.Handler)
 			for _, p := range frameworktest.Paths {

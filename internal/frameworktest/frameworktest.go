@@ -11,6 +11,7 @@
 package frameworktest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -28,23 +29,54 @@ import (
 
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/codec"
+	"github.com/sessionstore/sessionstore/encrypt"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
+	"github.com/sessionstore/sessionstore/memory"
 )
 
 // CookieName is the session cookie's name: the Manager's default.
 const CookieName = "session"
 
-// Backends returns the backends the framework tests run on: the memory store
-// and Redis and PostgreSQL, each over its real server in a container.
-func Backends() []backendtest.Backend {
-	var bs []backendtest.Backend
+// Case is one store the framework tests run on.
+type Case struct {
+	Name   string
+	NewApp func(t testing.TB) *App
+}
+
+// Cases returns the stores the framework tests run on: the memory store, the
+// memory store encrypted at rest by package encrypt, and Redis and
+// PostgreSQL, each over its real server in a container.
+func Cases() []Case {
+	cs := []Case{{Name: "memory+encrypt", NewApp: newEncrypted}}
 	for _, b := range backendtest.All() {
 		switch b.Name {
 		case "memory", "redis", "postgres":
-			bs = append(bs, b)
+			cs = append(cs, Case{Name: b.Name, NewApp: func(t testing.TB) *App { return New(b.NewStore(t)) }})
 		}
 	}
-	return bs
+	return cs
+}
+
+// newEncrypted returns an App over a memory store wrapped by package
+// encrypt, with Raw the memory store, so Run can check that no value is
+// stored in clear.
+func newEncrypted(t testing.TB) *App {
+	text, err := encrypt.GenerateKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := encrypt.ParseKeys(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := memory.New(memory.Options{})
+	store, err := encrypt.New(raw, keys, encrypt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(store)
+	a.Raw = raw
+	return a
 }
 
 // Cart is a struct value the tests store, to show the Manager's codec at
@@ -59,6 +91,7 @@ type Cart struct {
 type App struct {
 	M     *sessionstore.Manager
 	Store sessionstore.Store
+	Raw   sessionstore.Store // under Store when it encrypts, else nil
 
 	gate atomic.Pointer[barrier] // held by /put and /login while a race is set up
 }
@@ -200,7 +233,8 @@ func get(base, path, cookie string) (Reply, error) {
 //   - the first write sets an HttpOnly, SameSite=Lax cookie on Path / (no
 //     Secure over plain HTTP), marks the response Vary: Cookie and
 //     uncacheable by shared caches, and stores one record;
-//   - a struct value goes through the Manager's codec;
+//   - a struct value goes through the Manager's codec, and is stored
+//     sealed when the App has a Raw store under an encrypting one;
 //   - a foreign or malformed cookie is a new session, never an error, and
 //     its id is not adopted;
 //   - LogIn renews the id, keeps the data, and SessionsOf lists the session;
@@ -245,6 +279,19 @@ func Run(t *testing.T, a *App, base string) {
 	}
 	if rp = Get(t, base, "/whoami", id); rp.Body != "|2|cart,visits" {
 		t.Fatalf("the session read back %q, want |2|cart,visits (the Cart decoded by the Manager's codec)", rp.Body)
+	}
+	if a.Raw != nil {
+		records := 0
+		err := a.Raw.(sessionstore.Iterator).Iterate(ctx, func(_ string, rec sessionstore.Record) bool {
+			records++
+			if bytes.Contains(rec.Data, []byte("cake")) {
+				t.Errorf("a stored record holds the value in clear: %q", rec.Data)
+			}
+			return true
+		})
+		if err != nil || records != 1 {
+			t.Fatalf("the raw store holds %d records (%v), want 1 sealed record", records, err)
+		}
 	}
 
 	for _, foreign := range []string{"zzz", strings.Repeat("A", 43), "MTY5MDAwMDAwMHxEdi1CQkFFQ180SUFBUkFCRUFBQV8tSV8="} {
