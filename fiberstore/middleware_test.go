@@ -2,8 +2,11 @@ package fiberstore_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -97,5 +100,87 @@ func TestMiddlewareSaveError(t *testing.T) {
 	rp := frameworktest.Get(t, base, "/x", "")
 	if rp.Status != http.StatusServiceUnavailable || strings.TrimSpace(rp.Body) != "session trouble" || rp.Cookie != nil || !errors.Is(seen, errDown) {
 		t.Fatalf("got %d %q, cookie %v, error %v; want the ErrorHandler's 503, no cookie, an error wrapping the store's", rp.Status, rp.Body, rp.Cookie, seen)
+	}
+}
+
+// TestMiddlewareSecure: the Manager's SecureAuto sees through the request
+// fiberstore.Middleware builds: behind a trusted proxy that says
+// X-Forwarded-Proto: https the cookie gets Secure, and the same header from
+// an untrusted peer, or no header, gives none.
+func TestMiddlewareSecure(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trusted string
+		proto   string
+		want    bool
+	}{
+		{"trusted proxy, https", "127.0.0.0/8", "https", true},
+		{"trusted proxy, http", "127.0.0.0/8", "http", false},
+		{"untrusted peer, https", "10.0.0.0/8", "https", false},
+		{"no proxy configured", "", "https", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := sessionstore.New(memory.New(memory.Options{}))
+			if tc.trusted != "" {
+				m.Cookie.TrustedProxies = []netip.Prefix{netip.MustParsePrefix(tc.trusted)}
+			}
+			base := serveMiddleware(t, m, func(c fiber.Ctx) error {
+				fiberstore.Session(c).Put("k", 1)
+				return c.SendString("ok")
+			})
+			req, err := http.NewRequest("GET", base+"/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("X-Forwarded-Proto", tc.proto)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			var ck *http.Cookie
+			for _, c := range resp.Cookies() {
+				if c.Name == frameworktest.CookieName {
+					ck = c
+				}
+			}
+			if ck == nil || ck.Secure != tc.want {
+				t.Fatalf("cookie %v, want Secure %v", ck, tc.want)
+			}
+		})
+	}
+}
+
+// TestMiddlewareSecureOverTLS: a request that reached Fiber over TLS gets a
+// Secure cookie (SecureAuto reads the TLS state the middleware passes on).
+func TestMiddlewareSecureOverTLS(t *testing.T) {
+	ts := httptest.NewTLSServer(http.NotFoundHandler()) // for its certificate and a client trusting it
+	cfg, client := ts.TLS, ts.Client()
+	ts.Close()
+
+	m := sessionstore.New(memory.New(memory.Options{}))
+	app := fiber.New()
+	app.Use(fiberstore.Middleware(m))
+	app.Get("/", func(c fiber.Ctx) error {
+		fiberstore.Session(c).Put("k", 1)
+		return c.SendString("ok")
+	})
+	ln := tls.NewListener(listen(t), cfg)
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() {
+		if err := app.Shutdown(); err != nil {
+			t.Error(err)
+		}
+		<-done
+	})
+	resp, err := client.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly {
+		t.Fatalf("cookies %v over TLS, want one Secure, HttpOnly session cookie", cookies)
 	}
 }
