@@ -1,9 +1,11 @@
 package fiberstore_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -182,5 +184,25 @@ func TestMiddlewareSecureOverTLS(t *testing.T) {
 	cookies := resp.Cookies()
 	if len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly {
 		t.Fatalf("cookies %v over TLS, want one Secure, HttpOnly session cookie", cookies)
+	}
+}
+
+// TestMiddlewareSaveErrorDefault: without an ErrorHandler a store error at
+// the save is logged with the Manager's Logger and answered 500, as under
+// Manager.Handler, with no cookie.
+func TestMiddlewareSaveErrorDefault(t *testing.T) {
+	var logged bytes.Buffer
+	m := sessionstore.New(failingStore{memory.New(memory.Options{})})
+	m.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	base := serveMiddleware(t, m, func(c fiber.Ctx) error {
+		fiberstore.Session(c).Put("k", 1)
+		return c.SendString("handler's page")
+	})
+	rp := frameworktest.Get(t, base, "/x", "")
+	if rp.Status != http.StatusInternalServerError || strings.TrimSpace(rp.Body) != "Internal Server Error" || rp.Cookie != nil {
+		t.Fatalf("got %d %q, cookie %v; want 500 Internal Server Error and no cookie", rp.Status, rp.Body, rp.Cookie)
+	}
+	if !strings.Contains(logged.String(), "level=ERROR") || !strings.Contains(logged.String(), errDown.Error()) {
+		t.Fatalf("logged %q, want an ERROR line with the store's error", logged.String())
 	}
 }
