@@ -61,6 +61,16 @@ func Cases() []Case {
 // encrypt, with Raw the memory store, so Run can check that no value is
 // stored in clear.
 func newEncrypted(t testing.TB) *App {
+	store, raw := EncryptedMemory(t)
+	a := New(store)
+	a.Raw = raw
+	return a
+}
+
+// EncryptedMemory returns a new memory store (raw) and the same store
+// wrapped by package encrypt under a fresh key (sealed): what an adapter's
+// test runs over to show it works with encryption at rest.
+func EncryptedMemory(t testing.TB) (sealed, raw sessionstore.Store) {
 	text, err := encrypt.GenerateKey("k1")
 	if err != nil {
 		t.Fatal(err)
@@ -69,14 +79,12 @@ func newEncrypted(t testing.TB) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := memory.New(memory.Options{})
-	store, err := encrypt.New(raw, keys, encrypt.Options{})
+	raw = memory.New(memory.Options{})
+	sealed, err = encrypt.New(raw, keys, encrypt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := New(store)
-	a.Raw = raw
-	return a
+	return sealed, raw
 }
 
 // Cart is a struct value the tests store, to show the Manager's codec at
