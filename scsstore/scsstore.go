@@ -13,8 +13,8 @@
 // data and also passes it as the expiry, which the backend enforces.
 //
 // One difference from scs's own stores: Commit of an empty token fails with
-// an error wrapping sessionstore.ErrInvalidID, where scs's memstore and its
-// SQL stores store it. scs never issues an empty token (its tokens are 32
+// an error wrapping sessionstore.ErrInvalidID, where scs's memstore stores
+// it. scs never issues an empty token (its tokens are 32
 // random bytes), so only a bug in the caller meets this; refusing it keeps
 // such a bug from parking every broken caller's data under one shared key.
 // Find of an empty token reports not found and Delete of it does nothing,
