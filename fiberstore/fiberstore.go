@@ -1,14 +1,27 @@
-// Package fiberstore makes any sessionstore.Store usable as a Fiber Storage,
-// so Fiber's session, CSRF, limiter and cache middlewares keep their data in
-// any backend of this library (or a store of your own that passes the
-// storetest suite).
+// Package fiberstore brings sessionstore to Fiber in two ways.
+//
+// [Middleware] runs the session lifecycle of a sessionstore.Manager in a
+// Fiber v3 app, with every rule of the Manager: no cookie and no stored
+// record for a visitor who only reads, an HttpOnly, SameSite=Lax cookie,
+// Session.LogIn and Manager.SessionsOf, the Manager's codec, concurrent
+// requests of one session merged. A handler finds the session with
+// [Session]. This is the way for an application free to choose.
+//
+// [New] makes any sessionstore.Store a Fiber Storage, so Fiber's own
+// session, CSRF, limiter and cache middlewares keep their data in any
+// backend of this library (or a store of your own that passes the storetest
+// suite). Fiber's session middleware keeps its own rules: it stores a
+// session and sets a cookie for every visitor, reader or not, encodes the
+// values itself, and its cookie is not HttpOnly unless
+// session.Config.CookieHTTPOnly is set (set it, and CookieSecure on an HTTPS
+// site).
 //
 // A *Storage has both method sets: Fiber v2's fiber.Storage (Get, Set,
 // Delete, Reset, Close) and Fiber v3's, which adds GetWithContext,
-// SetWithContext, DeleteWithContext and ResetWithContext. The package imports
-// neither version of Fiber, so one Storage serves both; its module requires
-// both for its tests, and is a module of its own so that only applications
-// that use Fiber get Fiber in their module graph.
+// SetWithContext, DeleteWithContext and ResetWithContext, so one Storage
+// serves both versions. The package imports Fiber v3 for Middleware. It is
+// a module of its own so that only applications that use Fiber get Fiber in
+// their module graph.
 //
 // Fiber's semantics hold: Get of a missing or expired key returns nil and no
 // error; Set with an expiration of 0 means no expiration, which this Storage

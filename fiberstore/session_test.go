@@ -16,6 +16,7 @@ import (
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/fiberstore"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
+	"github.com/sessionstore/sessionstore/internal/frameworktest"
 )
 
 // The routes both Fiber versions serve: /visit counts visits in the session,
@@ -32,6 +33,11 @@ func TestFiberV2Session(t *testing.T) {
 			runSessionFlow(t, store, serveV2(t, store))
 		})
 	}
+	t.Run("memory+encrypt", func(t *testing.T) {
+		t.Parallel()
+		store, _ := frameworktest.EncryptedMemory(t)
+		runSessionFlow(t, store, serveV2(t, store))
+	})
 }
 
 // TestFiberV3Session does the same with Fiber v3's session middleware.
@@ -43,6 +49,11 @@ func TestFiberV3Session(t *testing.T) {
 			runSessionFlow(t, store, serveV3(t, store))
 		})
 	}
+	t.Run("memory+encrypt", func(t *testing.T) {
+		t.Parallel()
+		store, _ := frameworktest.EncryptedMemory(t)
+		runSessionFlow(t, store, serveV3(t, store))
+	})
 }
 
 func serveV2(t *testing.T, store sessionstore.Store) string {

@@ -2,6 +2,7 @@ package ginstore_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 
 	"github.com/gin-contrib/sessions"
@@ -14,6 +15,10 @@ import (
 // mongo or memcache store.
 func Example() {
 	store := ginstore.New(memory.New(memory.Options{}))
+	store.Options(sessions.Options{ // Options replaces them all: keep HttpOnly and SameSite
+		Path: "/", MaxAge: 30 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: true, // the site is served over HTTPS
+	})
 	r := gin.New()
 	r.Use(sessions.Sessions("session", store))
 	r.GET("/login", func(c *gin.Context) {

@@ -8,6 +8,21 @@
 // hash, MaxAge < 0 deletes the session from the store, and MaxAge == 0 gives a
 // browser-session cookie while the store still expires the data.
 //
+// The cookie defaults are gorillastore's, not those of gin-contrib's cookie
+// store (sessions/cookie, gorilla's CookieStore underneath): HttpOnly and
+// SameSite=Lax without Secure here, SameSite=None and Secure without
+// HttpOnly there. A session used from a cross-site embed stops being sent
+// after a switch; to keep the old behaviour call Options with SameSite:
+// http.SameSiteNoneMode and Secure: true (Options replaces every field, so
+// give Path, MaxAge and HttpOnly too). Values are encoded with encoding/gob.
+//
+// An application free to choose needs no adapter: gin runs inside
+// sessionstore's Manager.Handler (m.Handler(engine)) and a handler reads the
+// session with sessionstore.FromContext(c.Request.Context()), keeping every
+// rule of the Manager (no cookie for readers, Session.LogIn and
+// Manager.SessionsOf, the Manager's codec, concurrent requests merged). This
+// package is for applications already on gin-contrib/sessions.
+//
 // This package is a module of its own, so that only the applications that use
 // gin get gin in their module graph.
 package ginstore

@@ -18,6 +18,7 @@ import (
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/ginstore"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
+	"github.com/sessionstore/sessionstore/internal/frameworktest"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/memory"
 )
@@ -38,6 +39,11 @@ func TestGin(t *testing.T) {
 			runFlow(t, store, serve(t, ginstore.New(store)))
 		})
 	}
+	t.Run("memory+encrypt", func(t *testing.T) {
+		t.Parallel()
+		store, _ := frameworktest.EncryptedMemory(t)
+		runFlow(t, store, serve(t, ginstore.New(store)))
+	})
 }
 
 // TestOptions checks that the Options method, which gin-contrib/sessions

@@ -13,6 +13,28 @@
 // and the stored session expires with it; MaxAge == 0 gives a browser-session
 // cookie while the stored data still expires after BrowserSessionLifetime;
 // MaxAge < 0 deletes the session from the store and expires the cookie.
+//
+// # Coming from gorilla's CookieStore
+//
+// The cookie defaults differ from gorilla's own stores. New sets Path "/",
+// MaxAge 30 days, HttpOnly and SameSite=Lax, and no Secure (a plain-HTTP
+// development server would otherwise never get the cookie back).
+// sessions.NewCookieStore sets SameSite=None and Secure and not HttpOnly;
+// NewFilesystemStore sets none of the three. After a switch from the
+// CookieStore, a session used from a cross-site embed (an iframe on another
+// site, a cross-site fetch with credentials) is no longer sent: SameSite=Lax
+// keeps the cookie off cross-site subrequests. To keep the old behaviour, set
+//
+//	gs.Options.SameSite = http.SameSiteNoneMode
+//	gs.Options.Secure = true // browsers refuse SameSite=None without it
+//
+// and serve the site over HTTPS. Keep HttpOnly unless scripts must read the
+// cookie (they never need the id). Set Options.Secure on any site served
+// only over HTTPS. A cookie the CookieStore left behind is not an id this
+// package issued: it is a new session, never an error (see Store.New).
+//
+// Values are encoded with encoding/gob, as by gorilla's stores, not with
+// the codec of a sessionstore.Manager.
 package gorillastore
 
 import (

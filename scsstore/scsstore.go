@@ -11,6 +11,14 @@
 // scs keeps its own token in the cookie and passes it to the store as the
 // key; this adapter stores it as given. scs encodes its deadline inside the
 // data and also passes it as the expiry, which the backend enforces.
+//
+// One difference from scs's own stores: Commit of an empty token fails with
+// an error wrapping sessionstore.ErrInvalidID, where scs's memstore stores
+// it. scs never issues an empty token (its tokens are 32
+// random bytes), so only a bug in the caller meets this; refusing it keeps
+// such a bug from parking every broken caller's data under one shared key.
+// Find of an empty token reports not found and Delete of it does nothing,
+// as in scs.
 package scsstore
 
 import (

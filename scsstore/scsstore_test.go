@@ -15,6 +15,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
+	"github.com/sessionstore/sessionstore/internal/frameworktest"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/scsstore"
 )
@@ -208,4 +209,11 @@ func TestSCS(t *testing.T) {
 			runSCS(t, b.NewStore)
 		})
 	}
+	t.Run("memory+encrypt", func(t *testing.T) {
+		t.Parallel()
+		runSCS(t, func(t testing.TB) sessionstore.Store {
+			store, _ := frameworktest.EncryptedMemory(t)
+			return store
+		})
+	})
 }

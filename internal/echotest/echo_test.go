@@ -17,6 +17,7 @@ import (
 	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/gorillastore"
 	"github.com/sessionstore/sessionstore/internal/backendtest"
+	"github.com/sessionstore/sessionstore/internal/frameworktest"
 	"github.com/sessionstore/sessionstore/internal/testservers"
 	"github.com/sessionstore/sessionstore/memory"
 )
@@ -34,6 +35,11 @@ func TestEcho(t *testing.T) {
 			runFlow(t, store, serve(t, gorillastore.New(store)))
 		})
 	}
+	t.Run("memory+encrypt", func(t *testing.T) {
+		t.Parallel()
+		store, _ := frameworktest.EncryptedMemory(t)
+		runFlow(t, store, serve(t, gorillastore.New(store)))
+	})
 }
 
 const cookieName = "session"

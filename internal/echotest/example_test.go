@@ -14,6 +14,7 @@ import (
 // memory here, or a redis, postgres, mongo or memcache store.
 func Example() {
 	gs := gorillastore.New(memory.New(memory.Options{}))
+	gs.Options.Secure = true // the site is served over HTTPS; HttpOnly and SameSite=Lax are the defaults
 	e := echo.New()
 	e.Use(session.Middleware(gs))
 	e.GET("/login", func(c echo.Context) error {

@@ -3,6 +3,7 @@ module github.com/sessionstore/sessionstore/internal/echotest
 go 1.26.0
 
 require (
+	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.15.0
 	github.com/sessionstore/sessionstore v0.1.0
 )
