@@ -1,16 +1,14 @@
 package echotest_test
 
 import (
-	"context"
-	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
 
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
-	"github.com/sessionstore/sessionstore"
 	"github.com/sessionstore/sessionstore/gorillastore"
+	"github.com/sessionstore/sessionstore/internal/frameworktest"
 	"github.com/sessionstore/sessionstore/memory"
 )
 
@@ -24,7 +22,7 @@ func TestEchoContribGuarantees(t *testing.T) {
 	e := echo.New()
 	e.Use(session.Middleware(gorillastore.New(store)))
 	e.GET("/read", func(c echo.Context) error {
-		s, err := session.Get(cookieName, c)
+		s, err := session.Get(frameworktest.CookieName, c)
 		if err != nil {
 			return err
 		}
@@ -32,7 +30,7 @@ func TestEchoContribGuarantees(t *testing.T) {
 		return c.String(200, strconv.Itoa(n))
 	})
 	e.GET("/visit", func(c echo.Context) error {
-		s, err := session.Get(cookieName, c)
+		s, err := session.Get(frameworktest.CookieName, c)
 		if err != nil {
 			return err
 		}
@@ -45,31 +43,5 @@ func TestEchoContribGuarantees(t *testing.T) {
 	})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-
-	for range 3 {
-		resp, body := get(t, http.DefaultClient, srv.URL+"/read")
-		if body != "0" || len(resp.Cookies()) != 0 {
-			t.Fatalf("anonymous read: %q, cookies %v; want 0 and no cookie", body, resp.Cookies())
-		}
-	}
-	if n := countRecords(t, store); n != 0 {
-		t.Fatalf("3 anonymous reads stored %d records, want 0", n)
-	}
-	resp, _ := get(t, http.DefaultClient, srv.URL+"/visit")
-	ck := findCookie(resp.Cookies())
-	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure {
-		t.Fatalf("cookie %v: want HttpOnly, SameSite=Lax, no Secure (gorillastore's defaults)", ck)
-	}
-	if n := countRecords(t, store); n != 1 {
-		t.Fatalf("one write stored %d records, want 1", n)
-	}
-}
-
-func countRecords(t *testing.T, s sessionstore.Store) int {
-	t.Helper()
-	n := 0
-	if err := s.(sessionstore.Iterator).Iterate(context.Background(), func(string, sessionstore.Record) bool { n++; return true }); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	frameworktest.RunAdapter(t, srv.URL, store)
 }

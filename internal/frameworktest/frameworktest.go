@@ -459,3 +459,29 @@ func hashID(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// RunAdapter checks what the README's table promises for a session
+// middleware of another library (gin-contrib, echo-contrib) over one of
+// this library's adapters, serving base with its cookie named CookieName:
+// a GET of /read, a handler that only reads, sets no cookie and stores
+// nothing, three times; a GET of /visit, whose handler writes and saves,
+// sets an HttpOnly, SameSite=Lax cookie without Secure (the adapters'
+// defaults over plain HTTP) and stores one record in store.
+func RunAdapter(t *testing.T, base string, store sessionstore.Store) {
+	t.Helper()
+	for range 3 {
+		if rp := Get(t, base, "/read", ""); rp.Status != http.StatusOK || rp.Cookie != nil {
+			t.Fatalf("anonymous read: %d %q, cookie %v; want 200 and no cookie", rp.Status, rp.Body, rp.Cookie)
+		}
+	}
+	if n := count(t, store); n != 0 {
+		t.Fatalf("3 anonymous reads stored %d records, want 0", n)
+	}
+	rp := Get(t, base, "/visit", "")
+	if ck := rp.Cookie; rp.Status != http.StatusOK || ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure {
+		t.Fatalf("write: %d, cookie %v; want 200 and HttpOnly, SameSite=Lax, no Secure", rp.Status, ck)
+	}
+	if n := count(t, store); n != 1 {
+		t.Fatalf("one write stored %d records, want 1", n)
+	}
+}
