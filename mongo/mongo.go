@@ -367,11 +367,18 @@ func (s *Store) swapCompat(ctx context.Context, id string, version uint64, doc b
 		}
 		return err == nil, err
 	}
-	res, err := s.coll.ReplaceOne(ctx, byID(id), doc)
+	// Over an expired document (version 0), an upsert: a Delete takes no
+	// lock, and one that removed the document since the read leaves no
+	// live record either, which a version-0 swap must still win.
+	var opts *options.ReplaceOptionsBuilder
+	if version == 0 {
+		opts = upsertOpts
+	}
+	res, err := s.coll.ReplaceOne(ctx, byID(id), doc, opts)
 	if err != nil {
 		return false, err
 	}
-	return res.MatchedCount > 0, nil
+	return res.MatchedCount+res.UpsertedCount > 0, nil
 }
 
 // Iterate streams the live documents through one cursor. A document that
