@@ -261,7 +261,7 @@ func TestCheckReportsBrokenStore(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var out, errOut strings.Builder
-			code := runWith(t.Context(), []string{"check", "memory"}, &out, &errOut, tc.wrap)
+			code := runWith(t.Context(), []string{"check", "memory"}, streams{stdout: &out, stderr: &errOut}, tc.wrap)
 			if tc.rule == "" {
 				// A store without Touch: its rules are skipped, not failed.
 				if code != exitOK || !strings.Contains(out.String(), "SKIP  Touch (the store does not implement sessionstore.Toucher)") {
