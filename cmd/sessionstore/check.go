@@ -230,7 +230,11 @@ func (s *skipSummary) add(rule, reason, backend string) {
 
 func (s *skipSummary) print(w io.Writer) {
 	for _, why := range s.reasons {
-		fmt.Fprintf(w, "not checked (%s): %s\n", pl(s.rules[why], "rule"), why)
+		if n := s.rules[why]; n > 1 {
+			fmt.Fprintf(w, "not checked (%d rules): %s\n", n, why)
+		} else {
+			fmt.Fprintf(w, "not checked: %s\n", why)
+		}
 	}
 }
 

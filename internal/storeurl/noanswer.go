@@ -88,7 +88,14 @@ func (op opener) noAnswer(err error) *NoAnswerError {
 		c.Close()
 		na := &NoAnswerError{Addr: h, Want: want, Err: err}
 		if timeout {
-			na.Within = max(time.Since(op.start).Round(100*time.Millisecond), 100*time.Millisecond)
+			// The context's whole budget when it ran out (not the few
+			// milliseconds more it took to say so), else what the
+			// driver's own timeout allowed.
+			took := time.Since(op.start)
+			if op.budget > 0 && took >= op.budget {
+				took = op.budget
+			}
+			na.Within = max(took.Round(100*time.Millisecond), 100*time.Millisecond)
 		}
 		return na
 	}

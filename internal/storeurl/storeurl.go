@@ -191,6 +191,9 @@ func Open(ctx context.Context, arg string, o Options) (*Store, error) {
 	}
 	o.Namespace = cmp.Or(o.Namespace, ns)
 	op := opener{u: u, o: o, start: time.Now()}
+	if dl, ok := ctx.Deadline(); ok {
+		op.budget = time.Until(dl)
+	}
 	switch u.Scheme {
 	case "redis", "rediss":
 		return op.redis(ctx)
@@ -292,9 +295,10 @@ func hostname(hostport string) string {
 
 // opener opens one parsed URL.
 type opener struct {
-	u     *url.URL
-	o     Options
-	start time.Time // when Open began, for how long a silent server was given
+	u      *url.URL
+	o      Options
+	start  time.Time     // when Open began, for how long a silent server was given
+	budget time.Duration // what ctx left Open when it began; 0: no deadline
 }
 
 func (op opener) formError(reason string) error {
