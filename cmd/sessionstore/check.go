@@ -83,6 +83,11 @@ whole name as printed: -run 'Touch/' runs the Touch rules alone, -skip
 	var namespaces sync.Map // every rule's namespace, for the sweep after the suite
 	h := storetest.Harness{
 		NewStore: func(t testing.TB) sessionstore.Store {
+			if err := t.Context().Err(); err != nil {
+				// The check's time is up: no namespace to make, and none
+				// for the sweep to remove.
+				t.Fatalf("not run: %v", context.Cause(t.Context()))
+			}
 			ns := storeurl.KeyPrefix(pos[0], fmt.Sprintf("%s_%d", base, n.Add(1)))
 			namespaces.Store(ns, true)
 			st, err := e.open(t.Context(), "store", pos[0], storeurl.Options{Namespace: ns, Prepare: true, Logger: quiet})

@@ -12,15 +12,19 @@
 //	sessionstore count [-sessions] [-timeout d] URL
 //	sessionstore list [-owner owner] [-limit n] [-json] [-timeout d] URL
 //	sessionstore revoke [-timeout d] URL KEY...
-//	sessionstore revoke -all [-timeout d] URL
+//	sessionstore revoke -all [-yes] [-timeout d] URL
 //	sessionstore revoke -owner owner [-handle handle] [-timeout d] URL
 //	sessionstore copy [-overwrite] [-workers n] [-timeout d] FROM TO
 //	sessionstore bench [flags] URL
 //	sessionstore check [-v] [-run regexp] [-skip regexp] [-timeout d] URL
 //
-// Each command prints its own flags with -h. A URL takes one of these forms:
+// Each command prints its own flags with -h, and takes -connect-timeout d
+// (default 10s): opening a store gives up after it, naming the host:port
+// that accepted the connection but did not answer in the backend's
+// protocol (another server's port, or a server that hangs). A URL takes one
+// of these forms:
 //
-//	memory                                                    in this process (the default)
+//	memory                                                    in this process (check and bench only)
 //	redis://[user:password@]host:port[/db]                    one Redis server; rediss:// for TLS
 //	redis+cluster://[user:password@]host:port[,host:port...]  Redis Cluster, found from these nodes
 //	postgres://[user:password@]host:port/database             PostgreSQL (or postgresql://); creates table "sessions"
@@ -45,12 +49,17 @@
 // Exit status:
 //
 //	0  success
-//	1  the command ran and failed: a call on the store failed, a rule of check failed
-//	2  usage: unknown command, bad flag or argument, malformed URL
-//	3  a store could not be opened: server unreachable, wrong credentials, missing table
+//	1  the command ran and failed: a call on the store failed, a rule of check failed,
+//	   check ran out of -timeout, a key, owner or handle to revoke names no session,
+//	   revoke -all was not confirmed
+//	2  usage: unknown command, bad flag or argument, malformed URL, the memory URL
+//	   where it cannot work, revoke -all without a terminal to ask on and no -yes
+//	3  a store could not be opened: server unreachable or of another protocol,
+//	   wrong credentials, missing table
 //
 // Every error is one line naming what failed and, when it can tell, what to
-// try. No command waits past its -timeout.
+// try. No command waits past its -timeout but to remove what it created (check
+// and bench drop their namespaces, a few seconds).
 package main
 
 import (
