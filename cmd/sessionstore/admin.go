@@ -57,7 +57,7 @@ memcached can do neither.`)
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one URL, got %d arguments", len(pos))
+		return usagef("want one URL, got %s", pl(len(pos), "argument"))
 	}
 	if err := refuseMemory("count", pos[0]); err != nil {
 		return err
@@ -132,7 +132,7 @@ owner's index. memcached cannot list its keys: use -owner there.`)
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one URL, got %d arguments", len(pos))
+		return usagef("want one URL, got %s", pl(len(pos), "argument"))
 	}
 	if err := refuseMemory("list", pos[0]); err != nil {
 		return err

@@ -86,7 +86,7 @@ default is -d plus two minutes.`)
 	}
 	switch {
 	case len(pos) != 1:
-		return usagef("want one URL, got %d arguments", len(pos))
+		return usagef("want one URL, got %s", pl(len(pos), "argument"))
 	case c.Concurrency < 1 || c.Sessions < 1 || c.Size < 0 || c.Count < 0 || (c.Count == 0 && c.Duration <= 0):
 		return usagef("-c and -sessions must be at least 1, -size and -n at least 0, -d positive")
 	}

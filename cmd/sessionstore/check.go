@@ -57,7 +57,7 @@ whole name as printed: -run 'Touch/' runs the Touch rules alone, -skip
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one URL, got %d arguments", len(pos))
+		return usagef("want one URL, got %s", pl(len(pos), "argument"))
 	}
 	sel, err := newRuleSelection(*runPattern, *skipPattern)
 	if err != nil {

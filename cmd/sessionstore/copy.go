@@ -43,7 +43,7 @@ both), run copy, then deploy it over TO alone. See the README.`)
 		return err
 	}
 	if len(pos) != 2 {
-		return usagef("want FROM and TO, got %d arguments", len(pos))
+		return usagef("want FROM and TO, got %s", pl(len(pos), "argument"))
 	}
 	if *workers < 1 {
 		return usagef("-workers %d: want at least 1", *workers)

@@ -79,8 +79,8 @@ func svgHistogram(o *opStats, lo, hi time.Duration) string {
 			continue
 		}
 		bh := h * float64(c) / float64(top)
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%d operations</title></rect>`,
-			float64(svgMargin)+float64(i)*w+1, float64(svgHeight-svgMargin)-bh, w-2, bh, c)
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
+			float64(svgMargin)+float64(i)*w+1, float64(svgHeight-svgMargin)-bh, w-2, bh, pl(c, "operation"))
 	}
 	b.WriteString(`</g>`)
 	// Tick labels at five points of the log scale.
