@@ -19,14 +19,15 @@ import (
 )
 
 // The tests of this file are what issue #32 (item 8) found an operator
-// tripping over. Each runs in seconds: the suite's full runs are
-// TestCheck's.
+// tripping over. Each runs in a few seconds at most, all in parallel: the
+// suite's full runs are TestCheck's.
 
 // TestCheckTimeoutIsNotFailure runs check with a -timeout far shorter than
 // the suite: running out of time is reported as rules not run, never as
 // failed rules (before, a healthy store "failed" every rule the deadline
 // cut), and exits 1.
 func TestCheckTimeoutIsNotFailure(t *testing.T) {
+	t.Parallel()
 	r := sessionstoreCmd(t, "check", "-timeout", "1s", "memory").want(t, exitFailed)
 	if strings.Contains(r.stdout, "FAIL") {
 		t.Errorf("a check cut by -timeout printed failures:\n%s", r.stdout)
@@ -50,6 +51,7 @@ func TestCheckTimeoutIsNotFailure(t *testing.T) {
 // until the command's own -timeout, ten minutes for check), exit 3, with one
 // line naming the host:port and the server it expected.
 func TestWrongServer(t *testing.T) {
+	t.Parallel()
 	_, rd := redistest.New(t)
 	_, pg := pgtest.New(t)
 	_, my := mysqltest.New(t)
@@ -72,14 +74,14 @@ func TestWrongServer(t *testing.T) {
 	} {
 		t.Run(tc.cmd+" "+tc.url, func(t *testing.T) {
 			t.Parallel()
-			args := []string{tc.cmd, "-connect-timeout", "2s", tc.url}
+			args := []string{tc.cmd, "-connect-timeout", "1s", tc.url}
 			if tc.cmd == "copy" {
 				args = append(args, "sqlite:"+filepath.Join(t.TempDir(), "to.db"))
 			}
 			start := time.Now()
 			r := sessionstoreCmd(t, args...).want(t, exitConnect)
-			if took := time.Since(start); took > 6*time.Second {
-				t.Errorf("took %v with -connect-timeout 2s", took)
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("took %v with -connect-timeout 1s", took)
 			}
 			want := fmt.Sprintf(": ping: %s accepted the connection but did not answer as %s ", tc.addr, tc.want)
 			hint := fmt.Sprintf("; is host:port right? %s listens on ", tc.want)
@@ -95,6 +97,7 @@ func TestWrongServer(t *testing.T) {
 // count, list, revoke and copy refuse it (before, count printed 0) while
 // check and bench, which bring their own data, keep it.
 func TestMemoryRefused(t *testing.T) {
+	t.Parallel()
 	const why = "memory is a store inside this command, empty when it starts: it cannot reach the sessions of another process"
 	for _, args := range [][]string{
 		{"count", "memory"},
@@ -119,6 +122,7 @@ func TestMemoryRefused(t *testing.T) {
 // on a terminal, ends nothing unless answered y, refuses without a terminal
 // unless -yes (before, it deleted everything without a word).
 func TestRevokeAllAsks(t *testing.T) {
+	t.Parallel()
 	u := "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
 	st := openStore(t, u)
 	m := sessionstore.New(st.Store)
@@ -161,6 +165,7 @@ func TestRevokeAllAsks(t *testing.T) {
 // TestPlurals: one of a thing is singular in every count the commands
 // print (before: "revoked 1 sessions", "1 rules passed").
 func TestPlurals(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	u := "sqlite:" + filepath.Join(dir, "sessions.db")
 	st := openStore(t, u)
@@ -189,6 +194,7 @@ func TestPlurals(t *testing.T) {
 // ...: revoke: sessionstore: revoke session: sessionstore: no such session
 // of the owner").
 func TestErrorsSayEachLayerOnce(t *testing.T) {
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	e := &env{ctx: t.Context(), cmd: command{name: "revoke"}, streams: streams{stdout: &out, stderr: &errOut}}
 	err := fmt.Errorf("%s: revoke: %w", "sqlite:x.db", fmt.Errorf("sessionstore: revoke: %w", sessionstore.ErrClosed))
@@ -217,6 +223,7 @@ func TestErrorsSayEachLayerOnce(t *testing.T) {
 // line over a white halo on light bars (before, p50's thin dashed line lay
 // inside the dark bar of its bucket and could not be seen).
 func TestHTMLMarksOverBars(t *testing.T) {
+	t.Parallel()
 	o := &opStats{Op: "Load"}
 	for i := range 1000 {
 		o.lat = append(o.lat, time.Duration(100+i%50)*time.Microsecond)
