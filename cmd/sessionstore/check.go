@@ -34,7 +34,7 @@ const cleanupTimeout = 30 * time.Second
 
 func runCheck(e *env, args []string) error {
 	fs := e.flags()
-	verbose := fs.Bool("v", false, "print the notes of passed rules too")
+	verbose := fs.Bool("v", false, "print the rules not checked one by one (SKIP), and the notes of passed rules")
 	runPattern := fs.String("run", "", "run only the rules whose names match this regular expression")
 	skipPattern := fs.String("skip", "", "leave out the rules whose names match this regular expression")
 	timeout := e.timeoutFlags(fs, checkTimeout, "stop the whole check after this `duration` (0: never); the rules it cuts short are reported as not run, never as failed")

@@ -115,7 +115,7 @@ func commands() []command {
 	return []command{
 		{"count", "[-sessions] [-timeout d] URL", "print the number of live records (or sessions) in a store", runCount},
 		{"list", "[-owner owner] [-limit n] [-json] [-timeout d] URL", "list the live records of a store: key, expiry, size, owner", runList},
-		{"revoke", "[-timeout d] URL KEY... | -all URL | -owner owner [-handle h] URL", "end sessions: by store key, all of them, or those of one owner", runRevoke},
+		{"revoke", "[-timeout d] URL KEY... | -all [-yes] URL | -owner owner [-handle h] URL", "end sessions: by store key, all of them, or those of one owner", runRevoke},
 		{"copy", "[-overwrite] [-workers n] [-timeout d] FROM TO", "copy every live session, with its expiry, from one store to another", runCopy},
 		{"bench", "[flags] URL", "measure Load, Save, Touch and CompareAndSwap against a server", runBench},
 		{"check", "[-v] [-run regexp] [-skip regexp] [-timeout d] URL", "run the conformance suite against a server", runCheck},
@@ -172,7 +172,8 @@ func usage(w io.Writer) {
 		strings.ReplaceAll(storeurl.Forms, "\n", "\n  "),
 		"\n\nwith, for sessions away from the backend's default:\n\n  ",
 		strings.ReplaceAll(storeurl.Params, "\n", "\n  "),
-		"\n\nExit status: 0 success; 1 the command failed; 2 usage; 3 a store could not be opened.\n")
+		"\n\nEvery command takes -timeout (the whole command) and -connect-timeout (opening a store, default 10s).",
+		"\nExit status: 0 success; 1 the command failed; 2 usage; 3 a store could not be opened.\n")
 }
 
 func isTerminal(w any) bool {
