@@ -169,7 +169,9 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "\tsessionstore %-7s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun sessionstore COMMAND -h for the flags of a command. A URL is one of:\n\n  ",
-		strings.ReplaceAll(storeurl.Forms, "\n", "\n  "),
+		// The demo's default store is no default here: it reaches no
+		// application's sessions.
+		strings.ReplaceAll(strings.Replace(storeurl.Forms, "in this process (the default)", "in this command: check and bench only", 1), "\n", "\n  "),
 		"\n\nwith, for sessions away from the backend's default:\n\n  ",
 		strings.ReplaceAll(storeurl.Params, "\n", "\n  "),
 		"\n\nEvery command takes -timeout (the whole command) and -connect-timeout (opening a store, default 10s).",
