@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +28,10 @@ func manager(st sessionstore.Store) *sessionstore.Manager {
 
 // timedOut adds to err that the command's own deadline ended it.
 func timedOut(ctx context.Context, err error) error {
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if _, ok := errors.AsType[*storeurl.NoAnswerError](err); ok {
+		return err // it says how long the server was given
+	}
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !strings.Contains(err.Error(), "-connect-timeout") {
 		return fmt.Errorf("%w (%v)", err, context.Cause(ctx))
 	}
 	return err
@@ -45,14 +50,17 @@ func iterator(st *storeurl.Store, what string) (sessionstore.Iterator, error) {
 func runCount(e *env, args []string) error {
 	fs := e.flags()
 	sessions := fs.Bool("sessions", false, "count only the records that are sessions (not the forwards of renewed ids or owners' indexes); reads every record")
-	timeout := timeoutFlag(fs, defaultTimeout)
+	timeout := e.timeoutFlags(fs, defaultTimeout, "give up after this `duration`, connecting included")
 	pos, err := e.parse(fs, args, `Counts through the store's Counter when it has one, else by iterating.
 memcached can do neither.`)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one URL, got %d arguments", len(pos))
+		return usagef("want one URL, got %s", pl(len(pos), "argument"))
+	}
+	if err := refuseMemory("count", pos[0]); err != nil {
+		return err
 	}
 	ctx, cancel := e.withTimeout(*timeout)
 	defer cancel()
@@ -116,7 +124,7 @@ func runList(e *env, args []string) error {
 	owner := fs.String("owner", "", "list the sessions of this `owner` (the user id the application gave Session.LogIn), by handle; works on every backend")
 	limit := fs.Int("limit", 0, "print at most `n` records (0: all)")
 	asJSON := fs.Bool("json", false, "print one JSON object a line instead of a table")
-	timeout := timeoutFlag(fs, defaultTimeout)
+	timeout := e.timeoutFlags(fs, defaultTimeout, "give up after this `duration`, connecting included")
 	pos, err := e.parse(fs, args, `Without -owner it walks every live record: a session (with its owner when
 it has one), the forward a renewed id leaves for a few seconds, or an
 owner's index. memcached cannot list its keys: use -owner there.`)
@@ -124,7 +132,10 @@ owner's index. memcached cannot list its keys: use -owner there.`)
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one URL, got %d arguments", len(pos))
+		return usagef("want one URL, got %s", pl(len(pos), "argument"))
+	}
+	if err := refuseMemory("list", pos[0]); err != nil {
+		return err
 	}
 	ctx, cancel := e.withTimeout(*timeout)
 	defer cancel()
@@ -165,7 +176,7 @@ owner's index. memcached cannot list its keys: use -owner there.`)
 		return timedOut(ctx, fmt.Errorf("%s: list: %w", st.Shown, err))
 	}
 	if !*asJSON {
-		fmt.Fprintf(e.stdout, "%d records: %d sessions, %d other%s\n", n, sessions, n-sessions, limited(*limit, n))
+		fmt.Fprintf(e.stdout, "%s: %s, %d other%s\n", pl(n, "record"), pl(sessions, "session"), n-sessions, limited(*limit, n))
 	}
 	return nil
 }
@@ -208,7 +219,7 @@ func listOwner(ctx context.Context, e *env, st *storeurl.Store, owner string, as
 			s.Expiry.UTC().Format(time.DateTime), meta(s.Meta))
 	}
 	tw.Flush()
-	fmt.Fprintf(e.stdout, "%d sessions of %s\n", len(list), owner)
+	fmt.Fprintf(e.stdout, "%s of %s\n", pl(len(list), "session"), owner)
 	return nil
 }
 
@@ -222,13 +233,18 @@ func meta(m map[string]string) string {
 
 func runRevoke(e *env, args []string) error {
 	fs := e.flags()
-	all := fs.Bool("all", false, "delete every live record of the store: every session, of every user")
+	all := fs.Bool("all", false, "delete every live record of the store: every session, of every user; asks first")
+	yes := fs.Bool("yes", false, "with -all: do not ask (for scripts; without it, -all needs a terminal to ask on)")
 	owner := fs.String("owner", "", "end the sessions of this `owner` (the user id given to Session.LogIn); works on every backend")
 	handle := fs.String("handle", "", "with -owner: end only the session with this `handle` (see list -owner)")
-	timeout := timeoutFlag(fs, defaultTimeout)
+	timeout := e.timeoutFlags(fs, defaultTimeout, "give up after this `duration`, connecting included (not counting the time -all waits for an answer)")
 	pos, err := e.parse(fs, args, `Keys are store keys as list prints them (never hashed again). Ending a
 session deletes its record: its next request starts a fresh, empty session.
-Put -- before keys that start with a dash.`)
+Put -- before keys that start with a dash. Exits 1 when a key, an owner or
+a handle names no live session (the others are still revoked).
+
+-all counts the records it would delete and asks before deleting them (y/N)
+when stdin is a terminal; elsewhere it refuses unless given -yes.`)
 	if err != nil {
 		return err
 	}
@@ -243,6 +259,13 @@ Put -- before keys that start with a dash.`)
 		return usagef("-handle needs -owner")
 	case !*all && *owner == "" && len(pos) < 2:
 		return usagef("want the keys to revoke after the URL, or -all, or -owner")
+	case *yes && !*all:
+		return usagef("-yes goes with -all only")
+	case *all && !*yes && !e.stdinTerminal:
+		return usagef("-all ends every session of the store and asks first, but stdin is not a terminal to ask on; add -yes to revoke them all without asking")
+	}
+	if err := refuseMemory("revoke", pos[0]); err != nil {
+		return err
 	}
 	ctx, cancel := e.withTimeout(*timeout)
 	defer cancel()
@@ -254,18 +277,28 @@ Put -- before keys that start with a dash.`)
 	m := manager(st.Store)
 	switch {
 	case *all:
-		err = revokeAll(ctx, e.stdout, st)
+		err = e.revokeAll(ctx, st, !*yes, *timeout)
 	case *handle != "":
-		if err = m.RevokeSession(ctx, *owner, *handle); err == nil {
+		err = m.RevokeSession(ctx, *owner, *handle)
+		if errors.Is(err, sessionstore.ErrUnknownHandle) {
+			return failedError{fmt.Sprintf("%s has no live session with handle %s (list -owner %s shows the handles)", *owner, *handle, *owner)}
+		}
+		if err == nil {
 			fmt.Fprintf(e.stdout, "revoked session %s of %s\n", *handle, *owner)
 		}
 	case *owner != "":
 		var n int
 		if n, err = m.RevokeAll(ctx, *owner, false); err == nil {
-			fmt.Fprintf(e.stdout, "revoked %d sessions of %s\n", n, *owner)
+			if n == 0 {
+				return failedError{fmt.Sprintf("no live session of owner %s", *owner)}
+			}
+			fmt.Fprintf(e.stdout, "revoked %s of %s\n", pl(n, "session"), *owner)
 		}
 	default:
 		err = revokeKeys(ctx, e.stdout, st.Store, m, pos[1:])
+	}
+	if f, ok := errors.AsType[failedError](err); ok {
+		return f
 	}
 	if err != nil {
 		return timedOut(ctx, fmt.Errorf("%s: revoke: %w", st.Shown, err))
@@ -273,8 +306,10 @@ Put -- before keys that start with a dash.`)
 	return nil
 }
 
+// revokeKeys ends the session under each key, and fails naming the keys
+// under which it found none, after ending the others.
 func revokeKeys(ctx context.Context, w io.Writer, st sessionstore.Store, m *sessionstore.Manager, keys []string) error {
-	n := 0
+	var missing []string
 	for _, k := range keys {
 		// Revoke reports nothing of a missing key; the operator wants to know.
 		_, found, err := st.Load(ctx, k)
@@ -282,38 +317,67 @@ func revokeKeys(ctx context.Context, w io.Writer, st sessionstore.Store, m *sess
 			return err
 		}
 		if !found {
-			fmt.Fprintf(w, "%s: not found\n", k)
+			missing = append(missing, k)
 			continue
 		}
 		if err := m.Revoke(ctx, k); err != nil {
 			return err
 		}
-		n++
 	}
-	fmt.Fprintf(w, "revoked %d of %d\n", n, len(keys))
-	return nil
+	if n := len(keys) - len(missing); n > 0 || len(missing) == 0 {
+		fmt.Fprintf(w, "revoked %s\n", pl(n, "session"))
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return failedError{fmt.Sprintf("no session with key %s (list shows the keys)", missing[0])}
+	}
+	return failedError{fmt.Sprintf("no session with keys %s (list shows the keys)", strings.Join(missing, ", "))}
 }
 
-// revokeAll deletes every record the walk finds. The keys are gathered
-// first: whether a store may be written during its walk is up to it.
-func revokeAll(ctx context.Context, w io.Writer, st *storeurl.Store) error {
+// revokeAll deletes every record the walk finds, after asking when ask is
+// set. The keys are gathered first: whether a store may be written during
+// its walk is up to it, and the question says how many there are.
+func (e *env) revokeAll(ctx context.Context, st *storeurl.Store, ask bool, timeout time.Duration) error {
 	it, err := iterator(st, "revoke -all (revoke -owner works)")
 	if err != nil {
 		return err
 	}
 	var keys []string
-	err = it.Iterate(ctx, func(key string, _ sessionstore.Record) bool {
-		keys = append(keys, key)
+	sessions := 0
+	err = walk(ctx, it, func(r row) bool {
+		keys = append(keys, r.Key)
+		if r.Session {
+			sessions++
+		}
 		return true
 	})
 	if err != nil {
 		return err
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(e.stdout, "no records to revoke")
+		return nil
+	}
+	if ask {
+		fmt.Fprintf(e.stderr, "This ends %s (%s, of every user) in %s. Revoke them all? [y/N] ",
+			pl(sessions, "session"), pl(len(keys), "record"), st.Shown)
+		answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			return failedError{"nothing revoked"}
+		}
+		// The time the operator took to answer is not the server's: the
+		// deletions get -timeout of their own.
+		var cancel context.CancelFunc
+		ctx, cancel = e.withTimeout(timeout)
+		defer cancel()
 	}
 	for _, k := range keys {
 		if err := st.Delete(ctx, k); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "revoked all %d records\n", len(keys))
+	fmt.Fprintf(e.stdout, "revoked all %s (%s)\n", pl(len(keys), "record"), pl(sessions, "session"))
 	return nil
 }

@@ -73,7 +73,7 @@ func runBench(e *env, args []string) error {
 	ops := fs.String("ops", strings.Join(benchOps, ","), "the `operations` to mix, of "+strings.Join(benchOps, ", ")+"; those the store lacks are left out")
 	asJSON := fs.Bool("json", false, "print the results as JSON instead of a table")
 	htmlFile := fs.String("html", "", "also write a self-contained HTML report with a latency histogram per operation to `file`")
-	timeout := timeoutFlag(fs, 0)
+	timeout := e.timeoutFlags(fs, 0, "give up after this `duration`, connecting and removing the sessions included (default -d plus two minutes)")
 	pos, err := e.parse(fs, args, `Saves -sessions sessions of -size bytes in a prefix, table or collection of
 its own (named sessionstore_bench_*), then runs -c workers, each picking an
 operation of -ops in turn and a session at random, for -d or -n operations.
@@ -86,7 +86,7 @@ default is -d plus two minutes.`)
 	}
 	switch {
 	case len(pos) != 1:
-		return usagef("want one URL, got %d arguments", len(pos))
+		return usagef("want one URL, got %s", pl(len(pos), "argument"))
 	case c.Concurrency < 1 || c.Sessions < 1 || c.Size < 0 || c.Count < 0 || (c.Count == 0 && c.Duration <= 0):
 		return usagef("-c and -sessions must be at least 1, -size and -n at least 0, -d positive")
 	}
@@ -359,10 +359,10 @@ func printBench(e *env, rep *benchReport) {
 	c := rep.Config
 	bound := c.Duration.String()
 	if c.Count > 0 {
-		bound = fmt.Sprintf("%d operations", c.Count)
+		bound = plural(c.Count, "operation")
 	}
-	fmt.Fprintf(e.stdout, "bench %s (%s): %d workers, %d sessions of %d bytes, %s\n\n",
-		c.Store, c.Backend, c.Concurrency, c.Sessions, c.Size, bound)
+	fmt.Fprintf(e.stdout, "bench %s (%s): %s, %s of %s, %s\n\n",
+		c.Store, c.Backend, pl(c.Concurrency, "worker"), pl(c.Sessions, "session"), pl(c.Size, "byte"), bound)
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "operation\tcount\terrors\tops/s\tp50\tp90\tp99\tmax\t")
 	for _, o := range rep.Ops {

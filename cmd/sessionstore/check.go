@@ -25,7 +25,8 @@ import (
 )
 
 // checkTimeout bounds a whole check by default: the suite takes seconds on
-// a nearby server, most of it waiting for the clock.
+// a nearby server, most of it waiting for the clock, so this only ends a
+// check that a server stopped answering midway.
 const checkTimeout = 10 * time.Minute
 
 // cleanupTimeout bounds removing one store's namespace after a rule.
@@ -33,19 +34,21 @@ const cleanupTimeout = 30 * time.Second
 
 func runCheck(e *env, args []string) error {
 	fs := e.flags()
-	verbose := fs.Bool("v", false, "print the notes of passed rules too")
+	verbose := fs.Bool("v", false, "print the rules not checked one by one (SKIP), and the notes of passed rules")
 	runPattern := fs.String("run", "", "run only the rules whose names match this regular expression")
 	skipPattern := fs.String("skip", "", "leave out the rules whose names match this regular expression")
-	timeout := timeoutFlag(fs, checkTimeout)
+	timeout := e.timeoutFlags(fs, checkTimeout, "stop the whole check after this `duration` (0: never); the rules it cuts short are reported as not run, never as failed")
 	pos, err := e.parse(fs, args, `Runs the conformance suite of package storetest against the server at URL,
 each rule in a prefix, table or collection of its own (named
 sessionstore_check_*), removed when the rule ends; on memcached, which
 cannot list its keys, every key the rule wrote is deleted. The URL's own
 ?prefix=, ?table= or ?collection= is not used.
 
-Prints each rule as PASS, FAIL (with the suite's messages) or SKIP (a
-capability the backend does not have), then a summary. Exits 1 when a rule
-fails.
+Prints each rule as PASS or FAIL (with the suite's messages), then what it
+did not check and why (a capability the backend does not have, a rule that
+needs what this command cannot give, such as a second client), then a
+summary. Exits 1 when a rule fails, or when -timeout stops the check before
+every rule ran (the summary counts the rules not run).
 
 -run and -skip pick rules by a regular expression matched against a rule's
 whole name as printed: -run 'Touch/' runs the Touch rules alone, -skip
@@ -54,7 +57,7 @@ whole name as printed: -run 'Touch/' runs the Touch rules alone, -skip
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one URL, got %d arguments", len(pos))
+		return usagef("want one URL, got %s", pl(len(pos), "argument"))
 	}
 	sel, err := newRuleSelection(*runPattern, *skipPattern)
 	if err != nil {
@@ -80,6 +83,11 @@ whole name as printed: -run 'Touch/' runs the Touch rules alone, -skip
 	var namespaces sync.Map // every rule's namespace, for the sweep after the suite
 	h := storetest.Harness{
 		NewStore: func(t testing.TB) sessionstore.Store {
+			if err := t.Context().Err(); err != nil {
+				// The check's time is up: no namespace to make, and none
+				// for the sweep to remove.
+				t.Fatalf("not run: %v", context.Cause(t.Context()))
+			}
 			ns := storeurl.KeyPrefix(pos[0], fmt.Sprintf("%s_%d", base, n.Add(1)))
 			namespaces.Store(ns, true)
 			st, err := e.open(t.Context(), "store", pos[0], storeurl.Options{Namespace: ns, Prepare: true, Logger: quiet})
@@ -129,24 +137,35 @@ whole name as printed: -run 'Touch/' runs the Touch rules alone, -skip
 
 	fmt.Fprintf(e.stdout, "checking %s (%s) against the conformance suite\n", probe.Shown, probe.Backend)
 	start := time.Now()
-	var passed, failed, skipped int
+	var passed, failed, notRun int
 	var mu sync.Mutex
+	var skips skipSummary
 	storetest.RunRules(ctx, h, sel.keep, func(r storetest.Result) {
 		mu.Lock()
 		defer mu.Unlock()
+		// Once the check's time is up, the suite fails the rules under
+		// way at once and runs the rest against an ended context: what
+		// they report then is not the server's doing.
+		if ctx.Err() != nil && r.Status != storetest.Passed {
+			notRun++
+			return
+		}
 		switch r.Status {
 		case storetest.Passed:
 			passed++
 		case storetest.Failed:
 			failed++
 		case storetest.Skipped:
-			skipped++
+			reason := ""
+			if len(r.Messages) > 0 {
+				reason = r.Messages[0]
+			}
+			skips.add(r.Name, reason, probe.Backend)
+			if !*verbose {
+				return
+			}
 		}
-		fmt.Fprintf(e.stdout, "%s  %s", r.Status, r.Name)
-		if r.Status == storetest.Skipped && len(r.Messages) > 0 {
-			fmt.Fprintf(e.stdout, " (%s)", r.Messages[0])
-		}
-		fmt.Fprintln(e.stdout)
+		fmt.Fprintf(e.stdout, "%s  %s\n", r.Status, r.Name)
 		if r.Status == storetest.Failed || *verbose {
 			for _, m := range r.Messages {
 				fmt.Fprintf(e.stdout, "      %s\n", strings.ReplaceAll(m, "\n", "\n      "))
@@ -156,29 +175,98 @@ whole name as printed: -run 'Touch/' runs the Touch rules alone, -skip
 	if probe.Backend != storeurl.Memcache && probe.Backend != storeurl.Memory {
 		sweep(e, pos[0], &namespaces)
 	}
+	skips.print(e.stdout)
 	verdict := "ok"
 	switch {
 	case failed > 0:
 		verdict = "FAIL"
-	case passed+skipped == 0:
+	case notRun > 0:
+		verdict = "stopped"
+	case passed+skips.n == 0:
 		verdict = "none"
 	}
-	summary := fmt.Sprintf("%s  %s: %d rules passed, %d failed, %d skipped", verdict, probe.Shown, passed, failed, skipped)
+	summary := fmt.Sprintf("%s  %s: %s passed, %d failed, %d not checked", verdict, probe.Shown, pl(passed, "rule"), failed, skips.n)
 	if sel.leftOut() {
 		summary += ", the others left out by -run or -skip"
 	}
 	summary += fmt.Sprintf(" in %.1fs", time.Since(start).Seconds())
-	if ctx.Err() != nil {
-		summary += fmt.Sprintf(" (stopped: %v)", context.Cause(ctx))
+	var stopped string
+	if notRun > 0 || ctx.Err() != nil {
+		stopped = fmt.Sprintf("interrupted after %.1fs: %s not run", time.Since(start).Seconds(), pl(notRun, "rule"))
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			stopped = fmt.Sprintf("timed out after %v (-timeout): %s not run", *timeout, pl(notRun, "rule"))
+		}
+		summary += "; " + stopped
 	}
 	fmt.Fprintln(e.stdout, summary)
-	if failed > 0 {
-		return failedError{fmt.Sprintf("%d rules failed", failed)}
-	}
-	if passed+skipped == 0 {
+	switch {
+	case failed > 0 && stopped != "":
+		return failedError{fmt.Sprintf("%s failed; %s", pl(failed, "rule"), stopped)}
+	case failed > 0:
+		return failedError{pl(failed, "rule") + " failed"}
+	case stopped != "":
+		return failedError{stopped}
+	case passed+skips.n == 0:
 		return failedError{"no rule left to run by -run and -skip"}
 	}
 	return nil
+}
+
+// skipSummary gathers the rules check did not check, by reason, to print
+// each reason once in an operator's words rather than a line per rule in
+// the suite's (which speak of the Harness a test author fills in).
+type skipSummary struct {
+	n       int
+	reasons []string       // in the order first seen
+	rules   map[string]int // rules per reason
+}
+
+func (s *skipSummary) add(rule, reason, backend string) {
+	why := notChecked(rule, reason, backend)
+	if s.rules == nil {
+		s.rules = map[string]int{}
+	}
+	if s.rules[why] == 0 {
+		s.reasons = append(s.reasons, why)
+	}
+	s.rules[why]++
+	s.n++
+}
+
+func (s *skipSummary) print(w io.Writer) {
+	for _, why := range s.reasons {
+		if n := s.rules[why]; n > 1 {
+			fmt.Fprintf(w, "not checked (%d rules): %s\n", n, why)
+		} else {
+			fmt.Fprintf(w, "not checked: %s\n", why)
+		}
+	}
+}
+
+// notChecked says in an operator's words what a skipped rule leaves
+// unchecked and why, from the reason the suite gave.
+func notChecked(rule, reason, backend string) string {
+	switch {
+	case strings.Contains(reason, "NewNamedStore is nil"):
+		return "that stores an application names alike (Sessions and sessions, x:y and x_y) stay apart; this command names each store of the check itself"
+	case strings.Contains(reason, "NestedNames is false"):
+		return "that stores whose names nest (a and ab) stay apart; the backend asks that no prefix begin another"
+	case strings.Contains(reason, "OpenAgain"):
+		return "what a second client of the same data, or a restart, sees; this command opens one client per store"
+	case strings.Contains(reason, "does not outlive Close"):
+		return "what a restart sees; the store keeps nothing once closed"
+	case strings.Contains(reason, "MaxDataSize is 0"):
+		return "data over the maximum size; the " + backend + " store has no maximum"
+	case strings.Contains(reason, "NewUnreachableStore is nil"):
+		return "calls to a server that does not answer; the " + backend + " store has no server"
+	}
+	if iface, ok := strings.CutPrefix(reason, "the store does not implement sessionstore."); ok {
+		return fmt.Sprintf("the %s rules; the %s store does not implement sessionstore.%s, an optional capability", rule, backend, iface)
+	}
+	if reason == "" {
+		return rule
+	}
+	return rule + ": " + reason
 }
 
 // ruleSelection picks the rules a check runs, as go test's -run and -skip

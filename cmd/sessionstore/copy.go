@@ -28,7 +28,7 @@ func runCopy(e *env, args []string) error {
 	fs := e.flags()
 	overwrite := fs.Bool("overwrite", false, "overwrite records already in TO (by default they are kept: they are newer while the migrate wrapper runs)")
 	workers := fs.Int("workers", 8, "copy `n` records at a time")
-	timeout := timeoutFlag(fs, copyTimeout)
+	timeout := e.timeoutFlags(fs, copyTimeout, "give up after this `duration`, connecting included")
 	pos, err := e.parse(fs, args, `Copies every live record of FROM (sessions, and the indexes of their owners)
 to TO under the same key with the same data and expiry. TO's table or indexes
 are created when missing. A record already in TO is kept unless -overwrite,
@@ -43,10 +43,13 @@ both), run copy, then deploy it over TO alone. See the README.`)
 		return err
 	}
 	if len(pos) != 2 {
-		return usagef("want FROM and TO, got %d arguments", len(pos))
+		return usagef("want FROM and TO, got %s", pl(len(pos), "argument"))
 	}
 	if *workers < 1 {
 		return usagef("-workers %d: want at least 1", *workers)
+	}
+	if err := refuseMemory("copy", pos...); err != nil {
+		return err
 	}
 	ctx, cancel := e.withTimeout(*timeout)
 	defer cancel()
@@ -193,7 +196,7 @@ func (c *copier) one(ctx context.Context, key string, rec sessionstore.Record) e
 
 func (c *copier) summary(from, to string) string {
 	s := &c.stats
-	msg := fmt.Sprintf("copied %d records from %s to %s", s.copied.Load(), from, to)
+	msg := fmt.Sprintf("copied %s from %s to %s", plural(s.copied.Load(), "record"), from, to)
 	if n := s.kept.Load(); n > 0 {
 		msg += fmt.Sprintf("; %d already there, kept", n)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestCopy(t *testing.T) {
 
 	t.Run("from memcache", func(t *testing.T) {
 		t.Parallel()
-		r := sessionstoreCmd(t, "copy", bs["memcache"].url(t), "memory").want(t, exitFailed)
+		r := sessionstoreCmd(t, "copy", bs["memcache"].url(t), "sqlite:"+filepath.Join(t.TempDir(), "to.db")).want(t, exitFailed)
 		if !strings.Contains(r.stderr, "memcache cannot list its keys, so copy cannot read it") || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("copy from memcache printed %q", r.stderr)
 		}

@@ -19,7 +19,7 @@ const (
 	histBuckets = 40
 	svgWidth    = 640
 	svgHeight   = 180
-	svgMargin   = 30
+	svgMargin   = 40
 )
 
 // htmlReport returns a self-contained page (no script, no external file)
@@ -71,31 +71,41 @@ func svgHistogram(o *opStats, lo, hi time.Duration) string {
 	h := float64(svgHeight - 2*svgMargin)
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="latency histogram of %s">`, svgWidth, svgHeight, o.Op)
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`, svgMargin, svgHeight-svgMargin, svgWidth-svgMargin, svgHeight-svgMargin)
+	// The bars are light so that the marks drawn over them stay visible
+	// (a thin dark mark over a dark bar of the same bucket vanished).
+	b.WriteString(`<g class="bars" fill="#9bb8dd">`)
 	for i, c := range counts {
 		if c == 0 {
 			continue
 		}
 		bh := h * float64(c) / float64(top)
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#4a7ab5"><title>%d operations</title></rect>`,
-			float64(svgMargin)+float64(i)*w+1, float64(svgHeight-svgMargin)-bh, w-2, bh, c)
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
+			float64(svgMargin)+float64(i)*w+1, float64(svgHeight-svgMargin)-bh, w-2, bh, pl(c, "operation"))
 	}
+	b.WriteString(`</g>`)
 	// Tick labels at five points of the log scale.
 	for k := 0; k <= 4; k++ {
 		x := float64(svgMargin) + float64(k)/4*float64(svgWidth-2*svgMargin)
 		d := time.Duration(math.Exp(llo + float64(k)/4*(lhi-llo)))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#444">%s</text>`, x, svgHeight-svgMargin+16, dur(int64(d)))
 	}
-	// The percentiles, as marks above the bars.
-	for _, p := range []struct {
-		name string
-		v    int64
-	}{{"p50", o.P50}, {"p99", o.P99}} {
-		if o.Count == 0 {
-			break
+	// The percentiles, drawn after the bars so that they lie on top: each a
+	// solid line over a white halo, its label at a height of its own so
+	// that close percentiles do not print over each other.
+	if o.Count > 0 {
+		b.WriteString(`<g class="marks">`)
+		for i, p := range []struct {
+			name, colour string
+			v            int64
+		}{{"p50", "#c0392b", o.P50}, {"p99", "#7d3c98", o.P99}} {
+			x := float64(svgMargin) + (math.Log(float64(max(time.Duration(p.v), lo)))-llo)/(lhi-llo)*float64(svgWidth-2*svgMargin)
+			ty := svgMargin - 8 - 13*i
+			fmt.Fprintf(&b, `<g class="mark %s"><line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#fff" stroke-width="4"/>`+
+				`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="2"/>`+
+				`<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="%s">%s %s</text></g>`,
+				p.name, x, ty+4, x, svgHeight-svgMargin, x, ty+4, x, svgHeight-svgMargin, p.colour, x, ty, p.colour, p.name, dur(p.v))
 		}
-		x := float64(svgMargin) + (math.Log(float64(max(time.Duration(p.v), lo)))-llo)/(lhi-llo)*float64(svgWidth-2*svgMargin)
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#c0392b" stroke-dasharray="3,2"/><text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#c0392b">%s %s</text>`,
-			x, svgMargin-4, x, svgHeight-svgMargin, x, svgMargin-8, p.name, dur(p.v))
+		b.WriteString(`</g>`)
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
@@ -121,6 +131,6 @@ th:first-child,td:first-child{text-align:left}h2{font-size:1.1em;margin-top:2em}
 {{range .Hists}}<h2>{{.Op.Op}}</h2>
 {{.SVG}}
 {{end}}
-<p>Latency on a log scale, the same for every operation; dashed: p50 and p99.</p>
+<p>Latency on a log scale, the same for every operation; the lines mark p50 (red) and p99 (purple).</p>
 </body></html>
 `))

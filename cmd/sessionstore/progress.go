@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,7 @@ func (e *env) newProgress(what, label string, total int64) *progress {
 				case total >= 0:
 					fmt.Fprintf(e.stderr, "%s: %d of %d %s\n", what, n, total, label)
 				default:
-					fmt.Fprintf(e.stderr, "%s: %d %s\n", what, n, label)
+					fmt.Fprintf(e.stderr, "%s: %s\n", what, plural(n, strings.TrimSuffix(label, "s")))
 				}
 			}
 		}

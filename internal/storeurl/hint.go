@@ -21,6 +21,9 @@ func Hint(err error) string {
 	if errors.As(err, &fe) {
 		return "see the accepted forms with -h"
 	}
+	if na, ok := errors.AsType[*NoAnswerError](err); ok {
+		return na.hint()
+	}
 	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
 		switch pe.Code {
 		case "28P01", "28000":

@@ -190,7 +190,10 @@ func Open(ctx context.Context, arg string, o Options) (*Store, error) {
 		return nil, err
 	}
 	o.Namespace = cmp.Or(o.Namespace, ns)
-	op := opener{u: u, o: o}
+	op := opener{u: u, o: o, start: time.Now()}
+	if dl, ok := ctx.Deadline(); ok {
+		op.budget = time.Until(dl)
+	}
 	switch u.Scheme {
 	case "redis", "rediss":
 		return op.redis(ctx)
@@ -292,8 +295,10 @@ func hostname(hostport string) string {
 
 // opener opens one parsed URL.
 type opener struct {
-	u *url.URL
-	o Options
+	u      *url.URL
+	o      Options
+	start  time.Time     // when Open began, for how long a silent server was given
+	budget time.Duration // what ctx left Open when it began; 0: no deadline
 }
 
 func (op opener) formError(reason string) error {
@@ -301,6 +306,9 @@ func (op opener) formError(reason string) error {
 }
 
 func (op opener) connectError(what string, err error) error {
+	if na := op.noAnswer(err); na != nil {
+		err = na
+	}
 	return &ConnectError{Label: op.o.Label, Shown: op.u.Redacted(), Op: what, Err: err}
 }
 
