@@ -35,7 +35,8 @@
 //   - [Manager.Handler] is the middleware; [FromContext] returns the request's
 //     [Session] inside it. Without the middleware, [Manager.Open] and
 //     [Manager.Save] ([SessionInterface]) run the same lifecycle in a
-//     middleware of your own; [Manager.Get] finds the session of one Manager
+//     middleware of your own, and [Manager.HandleError] answers their errors
+//     as the Handler does; [Manager.Get] finds the session of one Manager
 //     when several (several cookies) wrap one handler.
 //   - A [Session] holds values: [Session.Get], [Get] (typed),
 //     [Session.GetString] and the other typed getters, [Session.Put],
