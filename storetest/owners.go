@@ -375,12 +375,7 @@ func (w *modelWorld) do(o modelOp) result {
 // before another answer of it can come, as a browser on one connection.
 func (w *modelWorld) request(d int, fn func(s *sessionstore.Session)) error {
 	dev := &w.devs[d]
-	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	dev.mu.Lock()
-	if dev.cookie != "" {
-		r.AddCookie(&http.Cookie{Name: w.m.Cookie.Name, Value: dev.cookie})
-	}
-	dev.mu.Unlock()
+	r := w.newRequest(d)
 	s, err := w.m.Open(r)
 	if err != nil {
 		return err
@@ -403,16 +398,21 @@ func (w *modelWorld) request(d int, fn func(s *sessionstore.Session)) error {
 	return nil
 }
 
-// key returns the store key of device d's logged-in session, or "".
-func (w *modelWorld) key(d int) (string, error) {
+// newRequest returns a request of device d, bearing its cookie if it has one.
+func (w *modelWorld) newRequest(d int) *http.Request {
 	dev := &w.devs[d]
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	dev.mu.Lock()
+	defer dev.mu.Unlock()
 	if dev.cookie != "" {
 		r.AddCookie(&http.Cookie{Name: w.m.Cookie.Name, Value: dev.cookie})
 	}
-	dev.mu.Unlock()
-	s, err := w.m.Open(r)
+	return r
+}
+
+// key returns the store key of device d's logged-in session, or "".
+func (w *modelWorld) key(d int) (string, error) {
+	s, err := w.m.Open(w.newRequest(d))
 	if err != nil || s.GetString("user") != w.owner || s.Owner() != w.owner {
 		return "", err
 	}
