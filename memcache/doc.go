@@ -22,11 +22,15 @@
 // printable ASCII so that every key fits. Two stores are kept apart by their
 // prefixes as long as neither prefix is a prefix of the other.
 //
-// The item's value is an 8-byte header, the expiry in Unix milliseconds
-// (big-endian), followed by the data; its flags mark the record format
-// (0x53530001). A record's version is the item's CAS id, which memcached
-// changes on every write, so Load is one gets and returns data, expiry and
-// version together. CompareAndSwap needs CAS ids: do not run memcached with
+// The item's value is a 16-byte header, the expiry in Unix milliseconds
+// and the record's version (both big-endian), followed by the data; its
+// flags mark the record format (0x53530002). Load is one gets and returns
+// data, expiry and version together. The version is random and written by
+// the Store with every Save and CompareAndSwap rather than taken from the
+// item's CAS id: memcached counts CAS ids per server, so over several
+// servers two sessions could share one, and a version read from one
+// session must never match another. CompareAndSwap still writes with cas,
+// over the CAS id it read, so that it is atomic: do not run memcached with
 // -C.
 //
 // # Expiry
@@ -58,7 +62,7 @@
 // the data travels both ways. In return Load reports a touched expiry
 // exactly, and a Touch never overwrites data: when a write lands between the
 // two steps, that write stands and Touch still reports true (the touch
-// counts as made just before it). A touch changes the record's version.
+// counts as made just before it). A touch keeps the record's version.
 //
 // CompareAndSwap with a version reads the record (gets) and writes it
 // (cas) only if it is live by its header and still has that version: two

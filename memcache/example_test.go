@@ -38,7 +38,7 @@ func Example() {
 }
 
 // Concurrent requests of one session merge instead of overwriting each
-// other: a write succeeds only over the version (memcached's CAS id) it read.
+// other: a write succeeds only over the version it read.
 func ExampleStore_CompareAndSwap() {
 	store, err := memcache.New(gomemcache.New("localhost:11211"), memcache.Options{})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -32,17 +33,22 @@ const (
 	MaxPrefixLength = maxKeyLen - hashedLen
 )
 
-// Record layout. The value of an item is an 8-byte header and the data:
+// Record layout. The value of an item is a 16-byte header and the data:
 //
 //	bytes 0–7   expiry, Unix milliseconds, big-endian
-//	bytes 8–    the data, as given to Save
+//	bytes 8–15  version, random and non-zero, big-endian
+//	bytes 16–   the data, as given to Save
 //
 // and its flags are recordFlags, which tell a record of this format from
-// anything else stored under the prefix. The version of a record is the
-// item's CAS id, which memcached changes on every write.
+// anything else stored under the prefix. The version is the Store's own,
+// not the item's CAS id: memcached counts CAS ids per server, so over
+// several servers two ids could share one, and a version read from one id
+// must never match another's record. CAS ids still make each conditional
+// write atomic (gets, then cas).
 const (
-	headerSize  = 8
-	recordFlags = 0x5353_0001 // "SS", format 1
+	headerSize    = 16
+	versionOffset = 8
+	recordFlags   = 0x5353_0002 // "SS", format 2
 )
 
 // Expiry conversion. memcached counts time in whole seconds, on a clock it
@@ -138,8 +144,7 @@ func New(client *gomemcache.Client, opts Options) (*Store, error) {
 	}, nil
 }
 
-// Load returns the record of id with one get (gets, which also returns the
-// CAS id that is the record's version). A record past the expiry in its
+// Load returns the record of id, its version included, with one get. A record past the expiry in its
 // header is not found, even while memcached still holds it.
 func (s *Store) Load(ctx context.Context, id string) (sessionstore.Record, bool, error) {
 	if err := s.check(ctx, id); err != nil {
@@ -166,7 +171,7 @@ func (s *Store) Save(ctx context.Context, id string, data []byte, expiry time.Ti
 	exp, live := serverExpiry(expiry, time.Now())
 	var err error
 	if live {
-		item := &gomemcache.Item{Key: key, Value: encode(data, expiry), Flags: recordFlags, Expiration: exp}
+		item := &gomemcache.Item{Key: key, Value: encode(data, expiry, newVersion(0)), Flags: recordFlags, Expiration: exp}
 		err = s.run(ctx, func() error { return s.client.Set(item) })
 	} else {
 		err = s.delete(ctx, key)
@@ -182,10 +187,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return s.fail(ctx, "delete", s.delete(ctx, s.key(id)))
 }
 
-// Touch moves the expiry of a live record. memcached's own touch cannot
-// rewrite the expiry in the record's header, which Load trusts, so Touch
-// reads the record (gets) and writes it back with the new expiry over the
-// version it read (cas): two round trips, and the data travels both ways.
+// Touch moves the expiry of a live record and keeps its version.
+// memcached's own touch cannot rewrite the expiry in the record's header,
+// which Load trusts, so Touch reads the record (gets) and writes it back
+// with the new expiry over the CAS id it read (cas): two round trips, and
+// the data travels both ways.
 // When another write lands between the two, Touch reports true and leaves
 // that write in place, as if the touch had happened just before it.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, error) {
@@ -205,7 +211,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (bool, e
 	if !live {
 		return true, s.fail(ctx, "touch", s.delete(ctx, key))
 	}
-	// item.Value is this Store's own copy: rewrite its header in place.
+	// item.Value is this Store's own copy: rewrite its expiry in place.
 	binary.BigEndian.PutUint64(item.Value, uint64(expiry.UnixMilli()))
 	item.Expiration = exp
 	err = s.run(ctx, func() error { return s.client.CompareAndSwap(item) })
@@ -228,7 +234,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, d
 	if !live {
 		exp = expireNow
 	}
-	item := &gomemcache.Item{Key: s.key(id), Value: encode(data, expiry), Flags: recordFlags, Expiration: exp}
+	item := &gomemcache.Item{Key: s.key(id), Value: encode(data, expiry, newVersion(version)), Flags: recordFlags, Expiration: exp}
 	var err error
 	if version == 0 {
 		err = s.add(ctx, item)
@@ -241,23 +247,21 @@ func (s *Store) CompareAndSwap(ctx context.Context, id string, version uint64, d
 	return err == nil, s.fail(ctx, "compare and swap", err)
 }
 
-// swap writes item over the live record whose CAS id is version. memcached
-// keeps a record up to two seconds past the expiry in its header, and its
-// cas would write over it: swap reads the record first (gets) and writes
-// (cas) only when it is live and still has that version, so that the
-// version of an expired record never wins.
+// swap writes item over the live record of the given version. swap reads
+// the record (gets) and writes (cas, over the CAS id it read) only when the
+// record is live by its header and has that version: memcached keeps a
+// record up to two seconds past the expiry in its header, and the version
+// of an expired record must never win.
 func (s *Store) swap(ctx context.Context, item *gomemcache.Item, version uint64) error {
 	old, err := s.get(ctx, item.Key)
-	switch {
-	case err != nil:
-		return err
-	case old == nil || old.CasID != version:
-		return gomemcache.ErrCASConflict
+	if old == nil || err != nil {
+		return cmp.Or(err, gomemcache.ErrCacheMiss)
 	}
-	if _, live, err := decode(old, time.Now()); !live || err != nil {
+	rec, live, err := decode(old, time.Now())
+	if !live || err != nil || rec.Version != version {
 		return cmp.Or(err, gomemcache.ErrCASConflict)
 	}
-	item.CasID = version
+	item.CasID = old.CasID
 	return s.run(ctx, func() error { return s.client.CompareAndSwap(item) })
 }
 
@@ -422,11 +426,24 @@ func lost(err error) bool {
 }
 
 // encode returns the stored value: header, then data.
-func encode(data []byte, expiry time.Time) []byte {
+func encode(data []byte, expiry time.Time, version uint64) []byte {
 	val := make([]byte, headerSize+len(data))
 	binary.BigEndian.PutUint64(val, uint64(expiry.UnixMilli()))
+	binary.BigEndian.PutUint64(val[versionOffset:], version)
 	copy(val[headerSize:], data)
 	return val
+}
+
+// newVersion returns a random non-zero version other than old. Random
+// rather than counted, so that no server keeps a counter that a restart or
+// an eviction would reset, and a session deleted and created again never
+// repeats a version a client may still hold.
+func newVersion(old uint64) uint64 {
+	for {
+		if v := rand.Uint64(); v != 0 && v != old {
+			return v
+		}
+	}
 }
 
 // decode parses an item and reports whether its record is live at now.
@@ -443,7 +460,7 @@ func decode(item *gomemcache.Item, now time.Time) (rec sessionstore.Record, live
 	return sessionstore.Record{
 		Data:    item.Value[headerSize:],
 		Expiry:  time.UnixMilli(ms),
-		Version: item.CasID,
+		Version: binary.BigEndian.Uint64(item.Value[versionOffset:]),
 	}, true, nil
 }
 

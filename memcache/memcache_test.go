@@ -412,3 +412,44 @@ func TestCancelledContextSendsNothing(t *testing.T) {
 		t.Errorf("%d connections; want 1, from the second Save only", n)
 	}
 }
+
+// TestVersionsDifferAcrossServers checks that a version read from one
+// session never matches another's record when the sessions live on
+// different servers. memcached counts CAS ids per server, so three fresh
+// servers hand out the same CAS ids to the first sessions each holds: a
+// Store that used CAS ids as versions fails here at once.
+func TestVersionsDifferAcrossServers(t *testing.T) {
+	t.Parallel()
+	client, _ := memcachetest.NewCluster(t, testservers.Dedicated())
+	s := newStore(t, client, memcache.Options{})
+	ctx := t.Context()
+	expiry := time.Now().Add(time.Hour)
+	const n = 30
+	versions := make(map[uint64]string, n)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("id-%d", i)
+		if err := s.Save(ctx, ids[i], []byte(ids[i]), expiry); err != nil {
+			t.Fatalf("Save(%q): %v", ids[i], err)
+		}
+		rec, found, err := s.Load(ctx, ids[i])
+		if err != nil || !found {
+			t.Fatalf("Load(%q) = %v, %v; want the record just saved", ids[i], found, err)
+		}
+		if other, ok := versions[rec.Version]; ok {
+			t.Errorf("Load(%q).Version = %d, the version of %q too", ids[i], rec.Version, other)
+		}
+		versions[rec.Version] = ids[i]
+	}
+	for v, owner := range versions {
+		for _, id := range ids {
+			if id == owner {
+				continue
+			}
+			swapped, err := s.CompareAndSwap(ctx, id, v, []byte("overwritten"), expiry)
+			if swapped || err != nil {
+				t.Fatalf("CompareAndSwap(%q) with the version of %q = %v, %v; want false, nil", id, owner, swapped, err)
+			}
+		}
+	}
+}
